@@ -1,0 +1,3 @@
+from graphmoe.cli import main
+
+raise SystemExit(main())
