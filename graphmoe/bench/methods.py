@@ -1,0 +1,260 @@
+"""The roster of clustering methods that ``graphmoe bench cluster`` compares.
+
+Every method is a :class:`Method`: a name, a function
+``fit_predict(X, n_clusters, random_state) -> labels`` and a note of how it
+treats the number of clusters. In *true-k* mode a method receives the
+reference number of clusters; in *no-true-k* mode it gets ``None`` and either
+selects k itself (graphmoe, the HDBSCANs, Leiden, k-means by silhouette, GMM
+by BIC) or is skipped with a row saying why.
+
+Optional competitors (genieclust, fast_hdbscan, Leiden on the kNN graph) join
+the roster only when their packages are importable (``pip install
+graphmoe[bench]``).
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Method", "SkipRun", "default_roster", "get_methods", "embed_stand_in"]
+
+#: k-means and GMM search k in 2..MAX_SELECT_K when the true k is not given.
+MAX_SELECT_K = 15
+#: O(n^2)-memory methods (agglomerative, spectral) are skipped above this many points.
+MAX_QUADRATIC_SAMPLES = 12_000
+
+
+_WARM = set()
+
+
+class SkipRun(Exception):
+    """Raised by a method that does not apply to a run; recorded as a 'skipped' row."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """A roster entry.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the results table.
+    fit_predict : callable
+        ``fit_predict(X, n_clusters, random_state) -> labels`` of shape (n,), ``-1`` = noise.
+    k_mode : {"needs", "selects", "ignores"}
+        ``"needs"``: must be given k (skipped without it); ``"selects"``: uses k when
+        given, otherwise chooses it; ``"ignores"``: never uses k.
+    requires : tuple of str
+        Importable modules the method needs (the method is left out otherwise).
+    """
+
+    name: str
+    fit_predict: object = field(repr=False)
+    k_mode: str = "selects"
+    requires: tuple = ()
+
+    def available(self):
+        return all(importlib.util.find_spec(m) is not None for m in self.requires)
+
+    def warm_up(self):
+        """Import the method's modules and run it once on tiny data, so that import and
+        JIT-compilation time (numba) stay out of the first timed run. Once per process."""
+        if self.name in _WARM:
+            return
+        _WARM.add(self.name)
+        blobs = np.random.RandomState(0).normal(size=(60, 2)) + np.repeat([[0, 0], [8, 8]],
+                                                                         30, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                self(blobs, 2, 0)
+            except Exception:  # noqa: BLE001 - a real run reports the error properly
+                pass
+
+    def __call__(self, X, n_clusters=None, random_state=0):
+        if n_clusters is None and self.k_mode == "needs":
+            raise SkipRun(f"{self.name} needs the number of clusters (true-k mode only)")
+        k = None if self.k_mode == "ignores" else n_clusters
+        return np.asarray(self.fit_predict(X, k, random_state)).astype(np.int64)
+
+
+# ---------------------------------------------------------------- graphmoe
+
+def _graphmoe(method, embed=None):
+    def fit_predict(X, n_clusters, random_state):
+        from graphmoe.cluster import ConnectivityClustering
+
+        Z = X if embed is None else embed(X, random_state)
+        cc = ConnectivityClustering(method=method, n_clusters=n_clusters,
+                                    random_state=random_state)
+        return cc.fit(Z).labels_
+    return fit_predict
+
+
+@functools.lru_cache(maxsize=None)
+def _embedding_backend():
+    """The embedder of the ``+ae`` roster entries: graphmoe's AutoEncoder, else a PCA
+    stand-in (named ``+pca``). Looked up without importing torch."""
+    try:
+        found = importlib.util.find_spec("graphmoe.embed.autoencoder") is not None
+    except ImportError:
+        found = False
+    return "ae" if found else "pca"
+
+
+def embed_stand_in(X, random_state=0, n_components=10):
+    """Learned embedding for the ``+embed`` entries (10-D; AutoEncoder or PCA stand-in).
+
+    Low-dimensional data (at most ``n_components`` features) are not embedded:
+    a 2-D spiral gains nothing from a 10-D code, so those runs are skipped.
+    """
+    if X.shape[1] <= n_components:
+        raise SkipRun(f"data have {X.shape[1]} features: no embedding needed")
+    if _embedding_backend() == "ae":
+        from graphmoe.embed import AutoEncoder
+
+        ae = AutoEncoder(n_components=n_components, epochs=30, random_state=random_state)
+        return ae.fit_transform(X)
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=n_components, random_state=random_state).fit_transform(X)
+
+
+# ---------------------------------------------------------------- centroid / linkage baselines
+
+def _kmeans(X, n_clusters, random_state):
+    from sklearn.cluster import KMeans
+
+    if n_clusters is None:
+        return _select_by_silhouette(X, random_state)
+    return KMeans(n_clusters, n_init=10, random_state=random_state).fit_predict(X)
+
+
+def _select_by_silhouette(X, random_state):
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    best, best_labels = -np.inf, None
+    # silhouette is O(n^2): score on a fixed subsample
+    sample = min(len(X), 2000)
+    for k in range(2, min(MAX_SELECT_K, len(X) - 1) + 1):
+        labels = KMeans(k, n_init=4, random_state=random_state).fit_predict(X)
+        s = silhouette_score(X, labels, sample_size=sample, random_state=random_state)
+        if s > best:
+            best, best_labels = s, labels
+    return best_labels
+
+
+def _gmm(X, n_clusters, random_state):
+    from sklearn.mixture import GaussianMixture
+
+    # full covariances cost O(k d^2) per point and step: diagonal ones in high dimension
+    cov = "full" if X.shape[1] <= 16 else "diag"
+
+    def fit(k, n_init=2):
+        return GaussianMixture(k, covariance_type=cov, n_init=n_init, reg_covar=1e-4,
+                               random_state=random_state).fit(X)
+
+    if n_clusters is not None:
+        return fit(n_clusters).predict(X)
+    models = [fit(k, n_init=1) for k in range(2, min(MAX_SELECT_K, len(X) - 1) + 1)]
+    return min(models, key=lambda m: m.bic(X)).predict(X)
+
+
+def _check_quadratic(X, name):
+    if len(X) > MAX_QUADRATIC_SAMPLES:
+        raise SkipRun(f"{name} is O(n^2) in memory; n={len(X)} > {MAX_QUADRATIC_SAMPLES}")
+
+
+def _spectral(X, n_clusters, random_state):
+    from sklearn.cluster import SpectralClustering
+
+    _check_quadratic(X, "spectral")
+    model = SpectralClustering(n_clusters, affinity="nearest_neighbors", n_neighbors=15,
+                               assign_labels="cluster_qr", random_state=random_state)
+    return model.fit_predict(X)
+
+
+def _agglomerative(linkage):
+    def fit_predict(X, n_clusters, random_state):
+        from sklearn.cluster import AgglomerativeClustering
+
+        _check_quadratic(X, f"agglomerative-{linkage}")
+        return AgglomerativeClustering(n_clusters, linkage=linkage).fit_predict(X)
+    return fit_predict
+
+
+def _hdbscan_library(X, n_clusters, random_state):
+    import hdbscan
+
+    return hdbscan.HDBSCAN(min_cluster_size=15).fit_predict(X)
+
+
+# ---------------------------------------------------------------- optional competitors
+
+def _genie(X, n_clusters, random_state):
+    import genieclust
+
+    return genieclust.Genie(n_clusters=n_clusters).fit_predict(X)
+
+
+def _fast_hdbscan(X, n_clusters, random_state):
+    import fast_hdbscan
+
+    return fast_hdbscan.HDBSCAN(min_cluster_size=15).fit_predict(X)
+
+
+def _leiden_knn(X, n_clusters, random_state, n_neighbors=15):
+    import igraph
+    import leidenalg
+    from sklearn.neighbors import kneighbors_graph
+
+    A = kneighbors_graph(X, n_neighbors=min(n_neighbors, len(X) - 1), mode="connectivity")
+    A = A.maximum(A.T).tocoo()
+    upper = A.row < A.col
+    graph = igraph.Graph(n=len(X), edges=list(zip(A.row[upper], A.col[upper])))
+    part = leidenalg.find_partition(graph, leidenalg.ModularityVertexPartition,
+                                    seed=int(random_state or 0))
+    return np.asarray(part.membership)
+
+
+def default_roster():
+    """Every roster entry, the optional ones included (see :func:`get_methods`)."""
+    embed_tag = "+ae" if _embedding_backend() == "ae" else "+pca"
+    return [
+        Method("graphmoe-hdbscan", _graphmoe("hdbscan"), "selects", ("graphmoe.cluster",)),
+        Method("graphmoe-mst", _graphmoe("mst"), "selects", ("graphmoe.cluster",)),
+        Method(f"graphmoe-hdbscan{embed_tag}", _graphmoe("hdbscan", embed_stand_in),
+               "selects", ("graphmoe.cluster",)),
+        Method(f"graphmoe-mst{embed_tag}", _graphmoe("mst", embed_stand_in),
+               "selects", ("graphmoe.cluster",)),
+        Method("kmeans", _kmeans, "selects"),
+        Method("gmm", _gmm, "selects"),
+        Method("spectral", _spectral, "needs"),
+        Method("ward", _agglomerative("ward"), "needs"),
+        Method("single-linkage", _agglomerative("single"), "needs"),
+        Method("hdbscan-lib", _hdbscan_library, "ignores", ("hdbscan",)),
+        Method("genie", _genie, "needs", ("genieclust",)),
+        Method("fast-hdbscan", _fast_hdbscan, "ignores", ("fast_hdbscan",)),
+        Method("leiden-knn", _leiden_knn, "ignores", ("leidenalg", "igraph")),
+    ]
+
+
+def get_methods(names=None, include_unavailable=False):
+    """Roster entries by name (default: all whose packages are importable).
+
+    Raises ``ValueError`` naming any unknown method.
+    """
+    roster = default_roster()
+    by_name = {m.name: m for m in roster}
+    if names is None:
+        return [m for m in roster if include_unavailable or m.available()]
+    names = [names] if isinstance(names, str) else list(names)
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {sorted(by_name)}.")
+    return [by_name[n] for n in names]

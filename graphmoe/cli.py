@@ -1,0 +1,269 @@
+"""The ``graphmoe`` command line: ``demo``, ``cluster FILE``, ``bench cluster|moe|embed``.
+
+Errors print one line, ``graphmoe: error: ...``, never a traceback (set
+``GRAPHMOE_DEBUG=1`` to see one). Exit codes: 0 success, 1 a failure while
+running, 2 a usage error (bad arguments, an input file that is missing or
+cannot be read).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+BUILTIN_NAMES = ("moons", "pinwheel", "spirals", "digits", "fashion-mnist")
+
+__all__ = ["main", "build_parser", "read_matrix", "UsageError"]
+
+EXAMPLES = """\
+examples:
+  graphmoe demo                              clustering + MoE on built-in data -> runs/demo/
+  graphmoe cluster points.csv --out out/     labels, soft membership and the cluster tree
+  graphmoe cluster X.npy --method mst --n-clusters 5
+  graphmoe bench cluster --quick             the clustering roster on small built-ins
+  graphmoe bench cluster --battery ~/clustering-data/wut --no-true-k --jobs 2
+  graphmoe bench moe --quick                 GraphMoE against its baselines
+"""
+
+
+class UsageError(Exception):
+    """A problem with the command line or its input files (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage block before its message; one line reads better in scripts
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# ----------------------------------------------------------------------------- input
+
+def read_matrix(path):
+    """Read a data matrix from ``.npy``, ``.csv``/``.tsv``/``.txt`` (optionally ``.gz``).
+
+    A first line that is not numeric is taken as a header. Raises
+    :class:`UsageError` naming the file when it is missing or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"input file '{path}' does not exist")
+    try:
+        if path.suffix == ".npy":
+            import numpy as np
+
+            X = np.load(path, allow_pickle=False)
+        else:
+            import pandas as pd
+
+            sep = "\t" if ".tsv" in path.suffixes else None
+            first = pd.read_csv(path, sep=sep, header=None, nrows=1, engine="python")
+            header = 0 if any(isinstance(v, str) for v in first.iloc[0]) else None
+            frame = pd.read_csv(path, sep=sep, header=header, engine="python")
+            X = frame.to_numpy()
+    except Exception as err:  # noqa: BLE001 - any parser error means the file is unusable
+        raise UsageError(f"cannot read '{path}': {str(err).splitlines()[0]}") from None
+    from ._validation import check_data
+
+    try:
+        return check_data(X, name=f"data in '{path}'")
+    except (TypeError, ValueError) as err:
+        raise UsageError(str(err)) from None
+
+
+# ----------------------------------------------------------------------------- commands
+
+def _cmd_cluster(args):
+    import numpy as np
+    import scipy.sparse as sp
+
+    X = read_matrix(args.file)
+    from .cluster import ConnectivityClustering  # after reading: a bad file fails fast
+
+    if args.n_neighbors >= len(X):
+        raise UsageError(f"--n-neighbors {args.n_neighbors} must be below the number of "
+                         f"rows in '{args.file}' ({len(X)})")
+    cc = ConnectivityClustering(method=args.method, n_clusters=args.n_clusters,
+                                min_cluster_size=args.min_cluster_size,
+                                n_neighbors=args.n_neighbors, metric=args.metric,
+                                random_state=args.random_state).fit(X)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savetxt(out / "labels.csv", cc.labels_, fmt="%d", header="label", comments="")
+    sp.save_npz(out / "membership.npz", sp.csr_matrix(cc.membership_))
+    cc.hierarchy_.to_pandas().to_csv(out / "hierarchy.csv", index=False)
+    noise = float(np.mean(cc.labels_ < 0))
+    print(f"{args.file}: {len(X)} points, {X.shape[1]} features -> {cc.n_clusters_} clusters "
+          f"({noise:.1%} noise) by {args.method}")
+    print(f"wrote {out / 'labels.csv'}, {out / 'membership.npz'} "
+          f"(n x {cc.n_clusters_ + 1}, last column = noise), {out / 'hierarchy.csv'}")
+    return 0
+
+
+def _modes(args):
+    if args.true_k is None:
+        return ("true-k", "no-true-k")
+    return ("true-k",) if args.true_k else ("no-true-k",)
+
+
+def _cmd_bench(args):
+    from . import bench
+
+    if args.what == "cluster":
+        if args.battery is not None and not Path(args.battery).is_dir():
+            raise UsageError(f"battery folder '{args.battery}' does not exist")
+        table = bench.run_cluster_benchmark(
+            args.out, datasets=args.datasets, battery=args.battery, methods=args.methods,
+            modes=_modes(args), n_jobs=args.jobs, quick=args.quick,
+            max_samples=args.max_samples, random_state=args.random_state,
+            verbose=not args.quiet)
+        _print_cluster_summary(table)
+    elif args.what == "moe":
+        from .bench.moe import run_moe_benchmark
+
+        table = run_moe_benchmark(args.out, quick=args.quick, verbose=not args.quiet)
+        print(table.to_string(index=False, max_rows=40))
+    else:
+        from .bench.embed import run_embed_benchmark
+
+        table = run_embed_benchmark(args.out, quick=args.quick, verbose=not args.quiet)
+        print(table.to_string(index=False, max_rows=40))
+    return 0
+
+
+def _print_cluster_summary(table):
+    from .bench.report import method_summary
+
+    summary = method_summary(table)[["ari", "ami", "acc", "time_s", "runs_ok"]]
+    print(summary.round(3).to_string())
+
+
+def _cmd_demo(args):
+    from .bench.demo import run_demo
+
+    run_demo(args.out, quick=args.quick, verbose=not args.quiet)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+def _add_common(p, out_default):
+    p.add_argument("--out", default=out_default, metavar="DIR",
+                   help=f"output folder (default: {out_default})")
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _add_bench(sub):
+    from .bench.methods import get_methods
+
+    bench = sub.add_parser("bench", help="benchmarks: cluster | moe | embed",
+                           description="Run a benchmark and write its table and plots.")
+    what = bench.add_subparsers(dest="what", metavar="{cluster,moe,embed}", required=True,
+                                parser_class=_Parser)
+    c = what.add_parser(
+        "cluster", help="clustering roster x datasets -> results.csv/.md and plots",
+        description="Compare graphmoe's connectivity clustering with k-means, GMM, spectral, "
+                    "agglomerative, HDBSCAN (and genieclust, fast_hdbscan, Leiden when "
+                    "installed) on built-in data and/or a benchmark-battery folder. Scores: "
+                    "ARI, AMI, NMI, Hungarian accuracy (best over reference labellings, noise "
+                    "points of the reference left out).")
+    c.add_argument("--datasets", nargs="+", metavar="NAME", choices=BUILTIN_NAMES,
+                   help="built-ins: moons pinwheel spirals digits fashion-mnist (default: the "
+                        "first four, plus fashion-mnist subsampled in a full run)")
+    c.add_argument("--battery", metavar="DIR",
+                   help="folder of <name>.data.gz + <name>.labels0.gz ... (label 0 = noise)")
+    roster = [m.name for m in get_methods(include_unavailable=True)]
+    c.add_argument("--methods", nargs="+", metavar="NAME", choices=roster,
+                   help="roster entries to run (default: all installed): " + " ".join(roster))
+    c.add_argument("--true-k", action=argparse.BooleanOptionalAction, default=None,
+                   help="only with (--true-k) or only without (--no-true-k) the true number "
+                        "of clusters (default: both)")
+    c.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                   help="parallel runs (default 1)")
+    c.add_argument("--max-samples", type=_positive_int, default=10_000, metavar="N",
+                   help="subsample larger datasets to this size (default 10000)")
+    c.add_argument("--random-state", type=int, default=0)
+    _add_common(c, "runs/bench-cluster")
+    for name, helptext in (("moe", "GraphMoE vs dense, softmax, k-means, GMM, DMVAE gates"),
+                           ("embed", "AutoEncoder, VAE, VaDE, DMVAE embeddings")):
+        p = what.add_parser(name, help=helptext, description=helptext + ".")
+        _add_common(p, f"runs/bench-{name}")
+
+
+def build_parser():
+    """The argparse parser of the ``graphmoe`` command."""
+    parser = _Parser(
+        prog="graphmoe",
+        description="graphmoe: discover mixture-of-experts structure without labels, by "
+                    "segmenting a kNN graph by connectivity.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"graphmoe {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{demo,cluster,bench}", required=True,
+                                parser_class=_Parser)
+    demo = sub.add_parser("demo", help="clustering + MoE on built-in data, table and plots",
+                          description="Cluster the built-in datasets (moons, pinwheel, "
+                                      "spirals, digits) by connectivity and k-means, fit a "
+                                      "GraphMoE regressor on the spirals, print a table and "
+                                      "write plots.")
+    _add_common(demo, "runs/demo")
+    cl = sub.add_parser("cluster", help="cluster a CSV/NPY file: labels, membership, hierarchy",
+                        description="Cluster the rows of FILE (.csv/.tsv/.txt[.gz] with an "
+                                    "optional header line, or .npy) and write labels.csv, "
+                                    "membership.npz (soft membership, last column = noise) "
+                                    "and hierarchy.csv (the cluster tree).")
+    cl.add_argument("file", metavar="FILE", help="data matrix, one row per point")
+    cl.add_argument("--method", choices=["hdbscan", "mst"], default="hdbscan",
+                    help="segmenter (default: hdbscan)")
+    cl.add_argument("--n-clusters", type=_positive_int, default=None,
+                    help="number of clusters (default: chosen from the tree)")
+    cl.add_argument("--min-cluster-size", type=_positive_int, default=15)
+    cl.add_argument("--n-neighbors", type=_positive_int, default=15)
+    cl.add_argument("--metric", choices=["euclidean", "cosine"], default="euclidean")
+    cl.add_argument("--random-state", type=int, default=0)
+    cl.add_argument("--out", default="runs/cluster", metavar="DIR",
+                    help="output folder (default: runs/cluster)")
+    _add_bench(sub)
+    return parser
+
+
+_COMMANDS = {"demo": _cmd_demo, "cluster": _cmd_cluster, "bench": _cmd_bench}
+
+
+def main(argv=None):
+    """Run the ``graphmoe`` command; returns the exit code (0, 1 or 2)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return _COMMANDS[args.command](args)
+    except UsageError as err:
+        _report(err)
+        return 2
+    except SystemExit as done:  # --help and --version end through argparse's exit()
+        return done.code if isinstance(done.code, int) else 0
+    except KeyboardInterrupt:
+        print("graphmoe: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - one readable line instead of a traceback
+        _report(err, kind=type(err).__name__)
+        return 1
+
+
+def _report(err, kind=None):
+    if os.environ.get("GRAPHMOE_DEBUG"):
+        import traceback
+
+        traceback.print_exception(err)
+    text = " ".join(str(err).split()) or "unknown error"
+    print(f"graphmoe: error: {kind + ': ' if kind else ''}{text}", file=sys.stderr)

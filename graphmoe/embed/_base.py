@@ -1,0 +1,270 @@
+"""The estimator shared by every embedder: validation, scaling, training loop.
+
+Subclasses provide the torch module (``_build_module``), the minibatch
+objective (``_loss``) and, when they need more than one training phase,
+``_fit_module``. Everything else lives here: input checks, the likelihood
+choice, standardisation for Gaussian data, seeding, threads, device, and
+:meth:`BaseEmbedder._train` (Adam, minibatches, early stopping on a held-out
+split, a NaN/inf guard that restores the last good weights, a tqdm bar).
+"""
+from __future__ import annotations
+
+import copy
+import numbers
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._progress import progress, set_torch_threads
+from .._validation import check_data, check_features, check_random_state
+from .graph_loss import input_neighbors, sample_neighbors
+from .likelihood import LIKELIHOODS, choose_likelihood, mean_from_output, negative_log_likelihood
+from .networks import default_hidden_dims
+
+__all__ = ["BaseEmbedder", "TrainingHistory"]
+
+#: rows per forward pass when encoding or decoding without gradients.
+_INFERENCE_BATCH = 4096
+
+
+class TrainingHistory(dict):
+    """Per-epoch records of one training phase: ``train_loss``, ``val_loss`` and extras."""
+
+
+@contextmanager
+def _torch_threads(num_threads):
+    previous = set_torch_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class BaseEmbedder(TransformerMixin, BaseEstimator):
+    """Common parameters and training machinery of the graphmoe embedders.
+
+    Not meant to be used directly; see :class:`AutoEncoder`, :class:`VAE`,
+    :class:`VaDE` and :class:`DMVAE` for the parameters.
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_dims": ["array-like", None],
+        "likelihood": [StrOptions({"auto", *LIKELIHOODS})],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "graph_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "num_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Train the model on ``X`` of shape (n_samples, n_features); ``y`` is ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = check_data(X, estimator=self, min_samples=2)
+        self.n_features_in_ = X.shape[1]
+        self.likelihood_ = choose_likelihood(X, self.likelihood)
+        self.hidden_dims_ = (tuple(int(h) for h in self.hidden_dims)
+                             if self.hidden_dims is not None
+                             else default_hidden_dims(X.shape[1]))
+        self._fit_scaler(X)
+        X_scaled = self._scale(X)
+        rng = check_random_state(self.random_state)
+        self._rng = rng
+        self.device_ = self._resolve_device()
+        with torch.random.fork_rng(devices=[]), _torch_threads(self.num_threads):
+            torch.manual_seed(int(rng.randint(2**31 - 1)))
+            self._neighbors = (input_neighbors(X_scaled, self.n_neighbors, rng)
+                               if self.graph_weight > 0 else None)
+            self.module_ = self._build_module().to(self.device_)
+            self.history_ = {}
+            self._fit_module(X_scaled)
+        self.module_.eval()
+        del self._rng, self._neighbors
+        return self
+
+    def _fit_module(self, X):
+        """One training phase on the model objective (subclasses add pretraining)."""
+        self.history_["train"] = self._train(X, self._loss, self.epochs, desc=type(self).__name__)
+
+    def _resolve_device(self):
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device='cuda' was requested but torch finds no CUDA device.")
+        return torch.device(self.device)
+
+    def _fit_scaler(self, X):
+        # Gaussian data are standardised so that a unit-variance likelihood fits every scale.
+        if self.likelihood_ == "gaussian":
+            self.mean_ = X.mean(axis=0)
+            scale = X.std(axis=0)
+            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+        else:
+            self.mean_ = np.zeros(X.shape[1])
+            self.scale_ = np.ones(X.shape[1])
+
+    def _scale(self, X):
+        return ((X - self.mean_) / self.scale_).astype(np.float32)
+
+    # -- the training loop ---------------------------------------------------------------
+    def _split(self, n):
+        order = self._rng.permutation(n)
+        n_val = int(round(self.validation_fraction * n))
+        if n_val < 1 or n - n_val < 1:
+            return order, order[:0]
+        return order[n_val:], order[:n_val]
+
+    def _train(self, X, loss_fn, epochs, *, desc, on_epoch=None, use_graph=True):
+        """Minimise ``loss_fn(x_batch, x_neighbors_or_None)`` with Adam.
+
+        Early stopping watches the loss on a held-out split (graph term off) and
+        restores the best weights. A non-finite loss restores the weights of the
+        last completed epoch and raises ``FloatingPointError``.
+
+        Returns
+        -------
+        TrainingHistory
+        """
+        module, device = self.module_, self.device_
+        X_t = torch.from_numpy(X).to(device)
+        train_idx, val_idx = self._split(len(X))
+        generator = torch.Generator().manual_seed(int(self._rng.randint(2**31 - 1)))
+        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
+        neighbors = self._neighbors if use_graph else None
+        history = TrainingHistory(train_loss=[], val_loss=[])
+        last_good = copy.deepcopy(module.state_dict())
+        best_state, best_val, wait = last_good, np.inf, 0
+        bar = progress(range(epochs), verbose=self.verbose, desc=desc)
+        for epoch in bar:
+            if on_epoch is not None:
+                on_epoch(epoch, epochs)
+            train_loss = self._train_epoch(X_t, train_idx, loss_fn, optimizer, generator,
+                                           neighbors, last_good)
+            last_good = copy.deepcopy(module.state_dict())
+            history["train_loss"].append(train_loss)
+            if len(val_idx) == 0:
+                bar.set_postfix(loss=f"{train_loss:.4g}")
+                continue
+            val_loss = self._evaluate(X_t, val_idx, loss_fn)
+            history["val_loss"].append(val_loss)
+            bar.set_postfix(loss=f"{train_loss:.4g}", val=f"{val_loss:.4g}")
+            if not np.isfinite(best_val) or val_loss < best_val - 1e-4 * abs(best_val):
+                best_val, best_state, wait = val_loss, last_good, 0
+            else:
+                wait += 1
+                if wait >= self.patience:
+                    break
+        if len(val_idx):
+            module.load_state_dict(best_state)
+        history["n_epochs"] = len(history["train_loss"])
+        return history
+
+    def _train_epoch(self, X_t, train_idx, loss_fn, optimizer, generator, neighbors, last_good):
+        module = self.module_
+        module.train()
+        order = train_idx[torch.randperm(len(train_idx), generator=generator).numpy()]
+        total, count = 0.0, 0
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start:start + self.batch_size]
+            x_pos = None
+            if neighbors is not None:
+                x_pos = X_t[sample_neighbors(neighbors, batch, generator)]
+            loss, _ = loss_fn(X_t[batch], x_pos)
+            if not torch.isfinite(loss):
+                module.load_state_dict(last_good)
+                module.eval()
+                raise FloatingPointError(
+                    f"{type(self).__name__}: the training loss became {loss.item()}; the "
+                    "weights of the last completed epoch were kept. Lower learning_rate "
+                    "or check the scale of X."
+                )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+            count += len(batch)
+        return total / max(count, 1)
+
+    @torch.no_grad()
+    def _evaluate(self, X_t, idx, loss_fn):
+        self.module_.eval()
+        total = 0.0
+        for start in range(0, len(idx), _INFERENCE_BATCH):
+            batch = idx[start:start + _INFERENCE_BATCH]
+            loss, _ = loss_fn(X_t[batch], None)
+            total += loss.item() * len(batch)
+        return total / len(idx)
+
+    # -- inference -----------------------------------------------------------------------
+    def _check_input(self, X):
+        check_is_fitted(self, "module_")
+        X = check_data(X, estimator=self, min_samples=1)
+        check_features(X, self.n_features_in_)
+        if self.likelihood_ == "bernoulli":
+            choose_likelihood(X, "bernoulli")
+        return X
+
+    @torch.no_grad()
+    def _batched(self, fn, X):
+        """Apply ``fn`` to float32 tensors of ``X`` in batches; numpy float64 output(s)."""
+        self.module_.eval()
+        outs = []
+        for start in range(0, len(X), _INFERENCE_BATCH):
+            xb = torch.from_numpy(np.ascontiguousarray(X[start:start + _INFERENCE_BATCH]))
+            res = fn(xb.to(self.device_))
+            res = res if isinstance(res, tuple) else (res,)
+            outs.append([r.detach().cpu().numpy().astype(np.float64) for r in res])
+        merged = tuple(np.concatenate(parts) for parts in zip(*outs))
+        return merged if len(merged) > 1 else merged[0]
+
+    def transform(self, X):
+        """The mean code of each row; (n_samples, n_components)."""
+        X = self._check_input(X)
+        return self._batched(self._encode_mean, self._scale(X))
+
+    def inverse_transform(self, X):
+        """Decode codes of shape (n_samples, n_components) back to data space (the mean)."""
+        check_is_fitted(self, "module_")
+        Z = check_data(X, name="codes", estimator=self, min_samples=1)
+        check_features(Z, self.n_components, name="codes")
+        X_hat = self._batched(
+            lambda z: mean_from_output(self.module_.decode(z), self.likelihood_),
+            Z.astype(np.float32))
+        return X_hat * self.scale_ + self.mean_
+
+    def score(self, X, y=None):
+        """Mean log-likelihood bound per row (higher is better); see the subclass."""
+        X = self._check_input(X)
+        X_t = torch.from_numpy(self._scale(X)).to(self.device_)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)  # the ELBO's Monte Carlo draw is fixed so score is repeatable
+            return -self._evaluate(X_t, np.arange(len(X)), self._loss)
+
+    def _reconstruction_nll(self, x, output):
+        return negative_log_likelihood(x, output, self.likelihood_)
+
+    def _more_tags(self):
+        return {"preserves_dtype": [np.float64]}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        tags.non_deterministic = False
+        return tags

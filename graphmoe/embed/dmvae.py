@@ -1,0 +1,201 @@
+"""DMVAE: the sklearn-style estimator around :class:`DMVAEModule`.
+
+Training has four phases:
+
+1. autoencoder pretraining of the Gaussian encoder/decoder (``pretrain_epochs``);
+2. a partition of the pretrained codes (``init``: Gaussian mixture or
+   connectivity clustering) sets the prior means/variances;
+3. the categorical encoder q(c|x) is fitted to that partition by
+   cross-entropy (``_DISTILL_EPOCHS`` epochs), so that the ELBO starts from a
+   sensible assignment instead of a uniform one, which otherwise tends to
+   collapse onto a few components;
+4. the negative ELBO (plus the graph terms) is minimised with the
+   Gumbel-softmax temperature annealed as
+   ``tau(e) = max(min_temperature, temperature * exp(-r e))`` with ``r``
+   chosen so that ``tau`` reaches ``min_temperature`` halfway through
+   ``epochs`` (the exponential schedule of Jang et al. 2017).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseEmbedder
+from .dmvae_module import DMVAEModule
+from .graph_loss import assignment_agreement_loss, umap_contrastive_loss
+from .init import fit_mixture_prior
+from .mixture import MixtureEmbedderMixin
+from .vade import VaDE
+
+__all__ = ["DMVAE", "temperature_schedule"]
+
+_DISTILL_EPOCHS = 20
+
+
+def temperature_schedule(epoch, epochs, temperature=1.0, min_temperature=0.5):
+    """Gumbel-softmax temperature at ``epoch`` (0-based) of ``epochs``."""
+    if temperature <= min_temperature:
+        return float(temperature)
+    rate = math.log(temperature / min_temperature) / max(1.0, 0.5 * epochs)
+    return float(max(min_temperature, temperature * math.exp(-rate * epoch)))
+
+
+class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
+    """Discrete Mixture VAE: an amortised categorical posterior q(c|x) plus a mixture prior.
+
+    ``predict``/``predict_proba`` read q(c|x) in one forward pass of the
+    categorical encoder; ``transform`` returns the mean of q(z|x);
+    ``sample`` generates from p(c) p(z|c) p(x|z).
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+    n_components, hidden_dims, likelihood, epochs, batch_size, learning_rate, graph_weight,
+    n_neighbors, validation_fraction, patience, pretrain_epochs, init, n_init, device,
+    num_threads, random_state, verbose
+        As in :class:`VaDE`. With ``graph_weight > 0`` kNN neighbours of the
+        input are kept close in code space and asked to share q(c|x).
+    temperature : float, default=1.0
+        Initial Gumbel-softmax temperature.
+    min_temperature : float, default=0.5
+        Temperature reached halfway through training and kept afterwards.
+
+    Attributes
+    ----------
+    module_ : DMVAEModule
+    init_labels_ : ndarray of shape (n_samples,)
+    temperature_ : float
+        Temperature at the last training epoch.
+    likelihood_, hidden_dims_, mean_, scale_, history_, n_features_in_
+        As in :class:`AutoEncoder`.
+
+    Examples
+    --------
+    >>> from graphmoe.datasets import make_pinwheel_spirals
+    >>> from graphmoe.embed import DMVAE
+    >>> X, labels = make_pinwheel_spirals(200, random_state=0)
+    >>> model = DMVAE(n_clusters=5, n_components=2, epochs=5, random_state=0).fit(X)
+    >>> model.predict_proba(X[:2]).shape
+    (2, 5)
+    """
+
+    _parameter_constraints = {
+        **VaDE._parameter_constraints,
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "min_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, n_clusters=10, n_components=10, *, hidden_dims=None, likelihood="auto",
+                 epochs=100, batch_size=256, learning_rate=1e-3, graph_weight=0.0,
+                 n_neighbors=10, validation_fraction=0.1, patience=10, pretrain_epochs=50,
+                 init="gmm", n_init=5, temperature=1.0, min_temperature=0.5, device="cpu",
+                 num_threads=None, random_state=None, verbose=False):
+        self.n_clusters = n_clusters
+        self.n_components = n_components
+        self.hidden_dims = hidden_dims
+        self.likelihood = likelihood
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.graph_weight = graph_weight
+        self.n_neighbors = n_neighbors
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.pretrain_epochs = pretrain_epochs
+        self.init = init
+        self.n_init = n_init
+        self.temperature = temperature
+        self.min_temperature = min_temperature
+        self.device = device
+        self.num_threads = num_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self):
+        self.temperature_ = float(self.temperature)
+        return DMVAEModule(self.n_features_in_, self.n_clusters, self.n_components,
+                           self.hidden_dims_, self.likelihood_)
+
+    def _encode_mean(self, x):
+        return self.module_.encode(x)[0]
+
+    def _cluster_log_proba(self, x):
+        return torch.log_softmax(self.module_.categorical_logits(x), dim=1)
+
+    def _on_epoch(self, epoch, epochs):
+        self.temperature_ = temperature_schedule(epoch, epochs, self.temperature,
+                                                 self.min_temperature)
+
+    def _init_mixture(self, X):
+        labels, _, means, logvars = fit_mixture_prior(self, X)
+        with torch.no_grad():
+            self.module_.prior_means.copy_(torch.as_tensor(means, dtype=torch.float32))
+            self.module_.prior_logvars.copy_(torch.as_tensor(logvars, dtype=torch.float32))
+        self.init_labels_ = labels
+        self._distill_categorical(X, labels)
+
+    def _distill_categorical(self, X, labels):
+        """Fit q(c|x) to the initial partition by cross-entropy."""
+        net = self.module_.categorical
+        net.train()
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
+        X_t = torch.from_numpy(X).to(self.device_)
+        y_t = torch.as_tensor(labels, dtype=torch.long, device=self.device_)
+        for _ in range(_DISTILL_EPOCHS):
+            order = self._rng.permutation(len(X))
+            for start in range(0, len(X), self.batch_size):
+                batch = order[start:start + self.batch_size]
+                loss = F.cross_entropy(net(X_t[batch]), y_t[batch])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+    def _loss(self, x, x_pos):
+        m = self.module_
+        out = m(x, temperature=self.temperature_)
+        loss, terms = m.elbo_loss(x, out)
+        if x_pos is not None:
+            mu_pos = m.encode(x_pos)[0]
+            graph = (umap_contrastive_loss(out.mu, mu_pos)
+                     + assignment_agreement_loss(torch.softmax(out.logits, dim=1),
+                                                 torch.softmax(m.categorical_logits(x_pos),
+                                                               dim=1)))
+            terms["graph"] = graph.detach()
+            loss = loss + self.graph_weight * graph
+        return loss, terms
+
+    def sample(self, n_samples=1, cluster=None, random_state=None):
+        """Generate rows from the model.
+
+        Parameters
+        ----------
+        n_samples : int
+        cluster : int or None
+            Draw every row from this mixture component (``None``: c ~ Uniform).
+        random_state : int or None
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Means of p(x|z), in the units of the training data.
+        clusters : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "module_")
+        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) \
+                or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        if cluster is not None and not (isinstance(cluster, numbers.Integral)
+                                        and 0 <= cluster < self.n_clusters):
+            raise ValueError(f"cluster must be in [0, {self.n_clusters}), got {cluster!r}.")
+        generator = torch.Generator().manual_seed(
+            int(random_state) if random_state is not None else int(torch.seed() % 2**31))
+        self.module_.eval()
+        x, _, c = self.module_.sample(int(n_samples), cluster, generator)
+        X = x.cpu().numpy().astype(np.float64) * self.scale_ + self.mean_
+        return X, c.cpu().numpy().astype(np.int64)

@@ -1,0 +1,87 @@
+"""Connect a disconnected kNN graph by its shortest inter-component edges.
+
+A kNN graph falls apart when groups of points lie farther from each other than
+any point's k-th neighbour. Single linkage (and so HDBSCAN and MST cuts) needs
+one spanning tree, so the pieces are joined Boruvka-style: every component
+except the largest gets the shortest edge leaving it, the components are
+recomputed, and this repeats (each round at least halves their number).
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+__all__ = ["bridge_components", "SMALL_COMPONENT"]
+
+#: Components up to this size find their shortest outgoing edge by querying the
+#: shared index with k = size + 1 (every point then sees an outside point, so
+#: the edge is exact); larger ones get a fresh exact index over the other points.
+SMALL_COMPONENT = 256
+
+
+def _shortest_edge_small(members, comp_id, labels, query):
+    ind, dist = query(members, len(members) + 1)
+    outside = labels[ind] != comp_id
+    dist = np.where(outside, dist, np.inf)
+    row, col = np.unravel_index(np.argmin(dist), dist.shape)
+    return members[row], ind[row, col], dist[row, col]
+
+
+def _shortest_edge_large(X, members, comp_id, labels, metric):
+    from sklearn.neighbors import NearestNeighbors
+
+    others = np.flatnonzero(labels != comp_id)
+    nn = NearestNeighbors(n_neighbors=1, metric=metric).fit(X[others])
+    dist, ind = nn.kneighbors(X[members])
+    row = int(np.argmin(dist[:, 0]))
+    return members[row], others[ind[row, 0]], dist[row, 0]
+
+
+def bridge_components(graph, X, query, metric="euclidean", floor=0.0):
+    """Add the shortest edges that join the components of ``graph``.
+
+    Parameters
+    ----------
+    graph : scipy.sparse matrix of shape (n, n)
+        Symmetric distance graph; stored entries are edges.
+    X : ndarray of shape (n, n_features)
+        The points, used for the exact search of large components.
+    query : callable
+        ``query(point_ids, k) -> (indices, distances)``, each (len(point_ids), k):
+        the k nearest training points (the point itself may be among them).
+    metric : str
+        Metric of the distances.
+    floor : float
+        Lower bound for added edge weights (zero would read as "no edge").
+
+    Returns
+    -------
+    bridged : scipy.sparse.csr_matrix of shape (n, n)
+        ``graph`` plus the bridging edges (symmetric, connected).
+    n_components : int
+        Number of connected components before bridging.
+    """
+    graph = sp.csr_matrix(graph)
+    n_components, labels = connected_components(graph, directed=False)
+    n_before = n_components
+    while n_components > 1:
+        sizes = np.bincount(labels, minlength=n_components)
+        order = np.argsort(labels, kind="stable")
+        starts = np.concatenate(([0], np.cumsum(sizes)))
+        largest = int(np.argmax(sizes))
+        edges = {}  # two components may pick the same edge: keep it once
+        for c in range(n_components):
+            if c == largest:
+                continue
+            members = order[starts[c]:starts[c + 1]]
+            if sizes[c] <= SMALL_COMPONENT:
+                i, j, d = _shortest_edge_small(members, c, labels, query)
+            else:
+                i, j, d = _shortest_edge_large(X, members, c, labels, metric)
+            edges[(min(i, j), max(i, j))] = max(d, floor)
+        (rows, cols), vals = zip(*edges.keys()), list(edges.values())
+        extra = sp.csr_matrix((vals * 2, (rows + cols, cols + rows)), shape=graph.shape)
+        graph = graph.maximum(extra).tocsr()
+        n_components, labels = connected_components(graph, directed=False)
+    return graph, n_before

@@ -1,0 +1,201 @@
+"""``KNNGraph``: the k-nearest-neighbour graph every segmentation starts from."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_data, check_n_neighbors
+from ._index import ExactIndex, NNDescentIndex, choose_backend
+from .components import bridge_components
+
+__all__ = ["KNNGraph", "knn_to_csr", "distance_floor", "check_query_data"]
+
+
+def check_query_data(X, n_features_in, owner):
+    """Validate new points for a fitted estimator named ``owner``.
+
+    Same checks as ``check_data`` with scikit-learn's wording for the two
+    common mistakes (a 1-D sample, a wrong number of features).
+    """
+    ndim = getattr(X, "ndim", None)
+    if ndim is None and not isinstance(X, str):
+        try:
+            ndim = np.ndim(X)
+        except (TypeError, ValueError):
+            ndim = None
+    if ndim == 1:
+        raise ValueError(f"{owner} expects a 2-D array of new points, got a 1-D array. Reshape "
+                         "your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) "
+                         "for one sample.")
+    X = check_data(X, min_samples=1)
+    if X.shape[1] != n_features_in:
+        raise ValueError(f"X has {X.shape[1]} features, but {owner} is expecting "
+                         f"{n_features_in} features as input.")
+    return X
+
+
+def distance_floor(distances):
+    """A tiny positive weight that stands in for a zero distance.
+
+    Sparse graphs read a stored 0 as "no edge", so duplicate points would fall
+    out of the graph; their edges get this weight instead (1e-9 of the typical
+    neighbour distance, so it never reorders real distances).
+    """
+    positive = distances[distances > 0]
+    scale = float(np.median(positive)) if positive.size else 1.0
+    return 1e-9 * scale
+
+
+def knn_to_csr(indices, distances, floor):
+    """Symmetric CSR (n, n) of the kNN edges, weights ``max(distance, floor)``."""
+    n, k = indices.shape
+    rows = np.repeat(np.arange(n), k)
+    weights = np.maximum(distances.ravel(), floor)
+    directed = sp.csr_matrix((weights, (rows, indices.ravel())), shape=(n, n))
+    # Both directions carry the same distance, so the union keeps it unchanged.
+    return directed.maximum(directed.T).tocsr()
+
+
+def _check_cosine_rows(X):
+    zero = np.flatnonzero(~np.any(X != 0, axis=1))
+    if zero.size:
+        raise ValueError(
+            f"metric='cosine' is undefined for all-zero rows; X has {zero.size} such row(s) "
+            f"(first: {zero[:5].tolist()}). Drop them or use metric='euclidean'."
+        )
+
+
+class KNNGraph(BaseEstimator):
+    """Symmetric k-nearest-neighbour distance graph, bridged to one component.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=15
+        Neighbours per point, the point itself excluded. Must be smaller than
+        the number of samples (a ``ValueError`` says so otherwise).
+    metric : {"euclidean", "cosine"}, default="euclidean"
+    backend : {"auto", "pynndescent", "exact"}, default="auto"
+        ``"exact"`` uses scikit-learn's NearestNeighbors, ``"pynndescent"``
+        approximate NN-descent; ``"auto"`` picks exact search for up to 20,000
+        samples or up to 10 features, pynndescent above (timings in
+        ``graphmoe.graph._index``).
+    random_state : int, RandomState or None, default=None
+        Seed of pynndescent's random projection trees.
+    n_jobs : int or None, default=None
+        Threads for the neighbour search.
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    indices_ : ndarray of shape (n_samples, n_neighbors), int64
+        Neighbours of each point (itself excluded), nearest first.
+    distances_ : ndarray of shape (n_samples, n_neighbors), float64
+        Their distances (exact zeros for duplicate points).
+    graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        Symmetric distance graph of the kNN edges plus bridging edges; zero
+        distances are stored as a tiny positive ``floor_`` so that duplicates
+        stay connected.
+    n_components_ : int
+        Connected components of the kNN graph before bridging (1: no bridge).
+    floor_ : float
+        The weight used for zero distances.
+    backend_ : str
+        The backend used ("exact" or "pynndescent").
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from graphmoe import KNNGraph
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> g = KNNGraph(n_neighbors=5, backend="exact").fit(X)
+    >>> g.indices_.shape, g.graph_.shape
+    ((100, 5), (100, 100))
+    """
+
+    _parameter_constraints = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "metric": [StrOptions({"euclidean", "cosine"})],
+        "backend": [StrOptions({"auto", "pynndescent", "exact"})],
+        "random_state": ["random_state"],
+        "n_jobs": [None, numbers.Integral],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, n_neighbors=15, metric="euclidean", backend="auto", random_state=None,
+                 n_jobs=None, verbose=False):
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.backend = backend
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Build the graph on ``X`` of shape (n_samples, n_features); returns self."""
+        self._validate_params()
+        X = check_data(X, min_samples=2)
+        n = X.shape[0]
+        k = check_n_neighbors(self.n_neighbors, n)
+        if self.metric == "cosine":
+            _check_cosine_rows(X)
+        self.n_features_in_ = X.shape[1]
+        self.backend_ = choose_backend(self.backend, n, X.shape[1])
+        self._X = X
+        self._index = self._make_index(X, k)
+        self.indices_, self.distances_ = self._index.neighbors(k)
+        self.floor_ = distance_floor(self.distances_)
+        graph = knn_to_csr(self.indices_, self.distances_, self.floor_)
+        self.graph_, self.n_components_ = bridge_components(
+            graph, X, self._query_training, metric=self.metric, floor=self.floor_)
+        return self
+
+    def _make_index(self, X, k):
+        if self.backend_ == "exact":
+            return ExactIndex(X, metric=self.metric, n_jobs=self.n_jobs)
+        seed = self.random_state
+        if isinstance(seed, np.random.RandomState):
+            seed = int(seed.randint(np.iinfo(np.int32).max))
+        return NNDescentIndex(X, metric=self.metric, n_neighbors=k, random_state=seed,
+                              n_jobs=self.n_jobs, verbose=self.verbose)
+
+    def _query_training(self, point_ids, k):
+        return self._index.query(self._X[point_ids], k)
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """Nearest training points of ``X`` (``None``: of the training points, self excluded).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_features) or None
+        n_neighbors : int or None
+            Defaults to ``n_neighbors``; must be smaller than n_samples when
+            ``X`` is None and at most n_samples otherwise.
+        return_distance : bool, default=True
+
+        Returns
+        -------
+        distances : ndarray of shape (m, n_neighbors), float64
+            Only when ``return_distance``.
+        indices : ndarray of shape (m, n_neighbors), int64
+            Indices into the training set, nearest first.
+        """
+        check_is_fitted(self, "graph_")
+        n = self._X.shape[0]
+        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        if X is None:
+            k = check_n_neighbors(k, n)
+            if k == self.indices_.shape[1]:
+                ind, dist = self.indices_, self.distances_
+            else:
+                ind, dist = self._index.neighbors(k)
+        else:
+            X = check_query_data(X, self.n_features_in_, type(self).__name__)
+            k = check_n_neighbors(k, n + 1)  # new points may use all n training points
+            ind, dist = self._index.query(X, k)
+        return (dist, ind) if return_distance else ind

@@ -1,0 +1,340 @@
+"""The estimator shared by GraphMoERegressor and GraphMoEClassifier."""
+from __future__ import annotations
+
+import copy
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, clone
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._progress import set_torch_threads
+from .._validation import check_data, check_random_state
+from ..nn.experts import NeighborhoodContext, make_expert
+from ..nn.gates import GATES, cluster_proba
+from . import _setup
+from .matching import match_experts
+from .module import GraphMoE
+from .training import MoEData, predict_batches, reseed_collapsed, train_epochs
+
+__all__ = ["BaseGraphMoE"]
+
+
+def _tensor(a, dtype=torch.float32):
+    return None if a is None else torch.as_tensor(np.asarray(a), dtype=dtype)
+
+
+class BaseGraphMoE(BaseEstimator):
+    """Shared fit/route/predict machinery; see the subclasses for the parameters."""
+
+    _parameter_constraints = {
+        "embedder": [None, StrOptions({"ae", "vae", "dmvae"}), HasMethods(["fit", "transform"])],
+        "clustering": [None, HasMethods(["fit"])],
+        "expert": [StrOptions({"mlp", "gnn"})],
+        "gate": [StrOptions(set(GATES))],
+        "n_experts": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "top_k": [Interval(numbers.Integral, 1, None, closed="left")],
+        "halo": [Interval(numbers.Integral, 0, None, closed="left")],
+        "hidden_dims": ["array-like"],
+        "hops": [Interval(numbers.Integral, 1, None, closed="left")],
+        "conv": [StrOptions({"sage", "gcn", "gat"})],
+        "gate_params": [None, dict],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "recluster_every": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "expert_loss_coef": [Interval(numbers.Real, 0, None, closed="left")],
+        "load_balance_loss_coef": [Interval(numbers.Real, 0, None, closed="left")],
+        "entropy_loss_coef": [Interval(numbers.Real, 0, None, closed="left")],
+        "gate_loss_coef": [Interval(numbers.Real, 0, None, closed="left")],
+        "collapse_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
+        "device": [str],
+        "num_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    _task = None  # "regression" | "classification", set by subclasses
+
+    def __init__(self, embedder=None, clustering=None, expert="mlp", gate="graph",
+                 n_experts=None, top_k=2, halo=1, hidden_dims=(32, 32), hops=1, conv="sage",
+                 gate_params=None, epochs=60, recluster_every=None, batch_size=256,
+                 learning_rate=5e-3, weight_decay=0.0, expert_loss_coef=1.0,
+                 load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
+                 collapse_threshold=0.1, device="cpu", num_threads=None, random_state=None,
+                 verbose=False):
+        self.embedder = embedder
+        self.clustering = clustering
+        self.expert = expert
+        self.gate = gate
+        self.n_experts = n_experts
+        self.top_k = top_k
+        self.halo = halo
+        self.hidden_dims = hidden_dims
+        self.hops = hops
+        self.conv = conv
+        self.gate_params = gate_params
+        self.epochs = epochs
+        self.recluster_every = recluster_every
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.expert_loss_coef = expert_loss_coef
+        self.load_balance_loss_coef = load_balance_loss_coef
+        self.entropy_loss_coef = entropy_loss_coef
+        self.gate_loss_coef = gate_loss_coef
+        self.collapse_threshold = collapse_threshold
+        self.device = device
+        self.num_threads = num_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ inputs
+    def _embed(self, X, fit):
+        Xs = self.scaler_.transform(X)
+        if self.embedder_ is None:
+            Z = Xs
+        elif fit:
+            Z = self.embedder_.fit_transform(X)
+        else:
+            Z = self.embedder_.transform(X)
+        if fit:
+            self.gate_scaler_ = StandardScaler().fit(Z)
+        return Xs, self.gate_scaler_.transform(Z)
+
+    def _expert_params(self):
+        if self.expert == "mlp":
+            return {"hidden_dims": tuple(self.hidden_dims)}
+        return {"hidden_dim": int(tuple(self.hidden_dims)[0]), "hops": self.hops,
+                "conv": self.conv}
+
+    def _data(self, X, groups=None, fit=False):
+        """MoEData of new inputs (no targets); kNN attachment for GNN experts."""
+        Xs, G = self._embed(X, fit)
+        prior = None if self.gate_.trainable else self.gate_.prior_proba(G, groups)
+        neighbors = None
+        if self.expert == "gnn":
+            neighbors = self.knn_.kneighbors(G)[1]
+        return MoEData(_tensor(Xs), _tensor(G), None, _tensor(prior),
+                       _tensor(neighbors, torch.long))
+
+    # --------------------------------------------------------------------- fit
+    def _fit(self, X, target, groups):
+        """``target``: (n, out) float tensor (regression) or (n,) long, -1 unlabelled."""
+        rng = check_random_state(self.random_state)
+        torch.manual_seed(int(rng.randint(2**31 - 1)))
+        previous = set_torch_threads(self.num_threads) if self.num_threads else None
+        try:
+            self._fit_body(X, target, groups, rng)
+        finally:
+            if previous is not None:
+                torch.set_num_threads(previous)
+        return self
+
+    def _fit_body(self, X, target, groups, rng):
+        if self.gate in ("labels", "oracle") and groups is None:
+            raise ValueError(f"gate={self.gate!r} needs group labels: call fit(X, y, groups=...).")
+        if groups is not None and len(groups) != X.shape[0]:
+            raise ValueError(f"groups has {len(groups)} entries but X has {X.shape[0]} rows.")
+        self.train_x_shape_ = X.shape
+        self.scaler_ = StandardScaler().fit(X)
+        self.embedder_ = _setup.make_embedder(self.embedder, self.random_state)
+        Xs, G = self._embed(X, fit=True)
+        self.history_ = []
+        target = self._complete_targets(G, target)
+        self._fit_graph(G)
+        self._build_gate(G, groups, rng)
+        experts = _setup.make_experts(self.expert, self.gate_.n_experts, Xs.shape[1],
+                                      self._n_outputs, self._expert_params())
+        self.module_ = GraphMoE(experts, self.gate_, top_k=self.top_k, task=self._task)
+        self.train_x_ = _tensor(Xs) if self.expert == "gnn" else None
+        self._train_data = MoEData(_tensor(Xs), _tensor(G), target, None,
+                                   _tensor(self.knn_.indices_, torch.long)
+                                   if self.expert == "gnn" else None)
+        self._train_loop(rng)
+        del self._train_data
+        return self
+
+    def _complete_targets(self, G, target):
+        """Hook: the classifier pseudo-labels unlabelled rows here."""
+        return target
+
+    def _fit_graph(self, G):
+        """Fit the connectivity clustering (graph gates) or a plain kNN graph (GNN experts)."""
+        self.clustering_ = None
+        self.knn_ = None
+        if self.gate in _setup.GRAPH_GATES:
+            self.clustering_ = _setup.make_clustering(self.clustering, self.n_experts,
+                                                      G.shape[0], self.random_state).fit(G)
+            self.knn_ = self.clustering_.knn_
+            self.history_.append({"epoch": 0, "event": "cluster",
+                                  "n_clusters": int(self.clustering_.n_clusters_)})
+        elif self.expert == "gnn":
+            from ..graph import KNNGraph
+
+            self.knn_ = KNNGraph(n_neighbors=min(15, G.shape[0] - 1),
+                                 random_state=self.random_state).fit(G)
+
+    def _build_gate(self, G, groups, rng):
+        n_experts = self.n_experts
+        if self.clustering_ is not None:
+            n_experts = max(1, int(self.clustering_.n_clusters_))
+        self.gate_ = _setup.make_gate(self.gate, in_features=G.shape[1], n_experts=n_experts,
+                                      clustering=self.clustering_, gate_params=self.gate_params)
+        membership = None if self.clustering_ is None else cluster_proba(self.clustering_)
+        self.gate_.fit(G, membership=membership, groups=groups,
+                       random_state=int(rng.randint(2**31 - 1)))
+        self.cluster_of_expert_ = getattr(self.gate_, "cluster_of_expert_",
+                                          None if self.clustering_ is None
+                                          else np.arange(self.gate_.n_experts))
+        self._membership = membership
+
+    @property
+    def _coefs(self):
+        return {"expert": self.expert_loss_coef if self.clustering_ is not None else 0.0,
+                "load_balance": self.load_balance_loss_coef if self.gate_.trainable else 0.0,
+                "entropy": self.entropy_loss_coef if self.gate_.trainable else 0.0,
+                "gate": self.gate_loss_coef if self.gate_.trainable else 0.0}
+
+    def _refresh_train_data(self):
+        """Priors and members + halo weights of the current gate and clustering."""
+        prior = self.gate_.train_prior_
+        weights = None
+        if self.clustering_ is not None:
+            membership = self._membership[:, self.cluster_of_expert_]
+            weights = _setup.halo_weights(membership, self.clustering_.graph_, self.halo)
+        self._train_data = self._train_data._replace(prior=_tensor(prior),
+                                                     expert_weights=_tensor(weights))
+
+    def _train_loop(self, rng):
+        every = self.recluster_every or self.epochs
+        done = 0
+        while done < self.epochs:
+            self._refresh_train_data()
+            todo = min(every, self.epochs - done)
+            train_epochs(self.module_, self._train_data, context=self._context(),
+                         epochs=todo, batch_size=self.batch_size,
+                         learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                         coefs=self._coefs, rng=rng, history=self.history_, epoch0=done,
+                         verbose=self.verbose)
+            done += todo
+            probs = predict_batches(self.module_, self._train_data, context=self._context())[3]
+            reseed_collapsed(self.module_, probs, self.collapse_threshold, rng,
+                             self.history_, done)
+            if done < self.epochs and self.recluster_every:
+                self._recluster(probs.argmax(axis=1), rng, done)
+
+    def _context(self):
+        if self.expert != "gnn":
+            return None
+        return NeighborhoodContext(self.train_x_, _tensor(self.knn_.indices_, torch.long))
+
+    def _recluster(self, expert_of_point, rng, epoch):
+        """Re-embed with the gate, re-cluster, and match the new clusters to the experts."""
+        G = self._train_data.gate_input
+        with torch.no_grad():
+            self.module_.eval()
+            emb = self.gate_.embedding(G)
+        if emb is None:
+            self.history_.append({"epoch": epoch, "event": "recluster",
+                                  "action": "skipped: the gate learns no embedding"})
+            return
+        emb = emb.cpu().numpy()
+        clustering = clone(self.clustering_).fit(emb)
+        n_new = int(clustering.n_clusters_)
+        if n_new < 1:
+            self.history_.append({"epoch": epoch, "event": "recluster",
+                                  "action": "skipped: no cluster found"})
+            return
+        match = match_experts(expert_of_point, clustering.labels_, self.module_.n_experts, n_new)
+        experts = [self.module_.experts[k] for k in match.kept]
+        for donor in match.spawned_from:
+            experts.append(copy.deepcopy(self.module_.experts[donor]) if donor >= 0 else
+                           make_expert(self.expert, self.train_x_shape_[1], self._n_outputs,
+                                       **self._expert_params()))
+        self.clustering_ = clustering
+        self._membership = cluster_proba(clustering)
+        self.cluster_of_expert_ = match.cluster_of_expert
+        # only a learned gate has an embedding to re-cluster on (the DMVAE's latent mean)
+        self.gate_.resize(match.kept, len(experts))
+        self.gate_.distill_epochs = max(1, self.gate_.distill_epochs // 3)
+        self.gate_.fit(G.numpy(), membership=self._membership[:, match.cluster_of_expert],
+                       random_state=int(rng.randint(2**31 - 1)))
+        self.module_ = GraphMoE(experts, self.gate_, top_k=self.top_k, task=self._task)
+        self.history_.append({
+            "epoch": epoch, "event": "recluster", "n_clusters": n_new,
+            "kept": match.kept.tolist(), "retired": match.retired.tolist(),
+            "spawned_from": match.spawned_from.tolist(),
+            "action": f"kept {len(match.kept)}, spawned {len(match.spawned_from)}, "
+                      f"retired {len(match.retired)}",
+        })
+
+    # ----------------------------------------------------------------- predict
+    def _check_X(self, X):
+        check_is_fitted(self, "module_")
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _check_fit_input(self, X, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
+                             f"is None.")
+        X = check_data(X, min_samples=3)
+        validate_data(self, X, reset=True)  # n_features_in_ (and feature names)
+        return X
+
+    def _forward_new(self, X, groups=None):
+        X = self._check_X(X)
+        data = self._data(X, groups)
+        return predict_batches(self.module_, data, context=self._context())
+
+    def route(self, X, groups=None):
+        """Experts each point is routed to and their weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        groups : array-like of shape (n_samples,), optional
+            Only for ``gate="oracle"``.
+
+        Returns
+        -------
+        experts : ndarray of shape (n_samples, top_k), int, most weighted first
+        weights : ndarray of shape (n_samples, top_k), rows summing to 1
+        """
+        _, indices, weights, _ = self._forward_new(X, groups)
+        return indices.astype(np.int64), weights.astype(np.float64)
+
+    def gate_proba(self, X, groups=None):
+        """Full gate probabilities ``(n_samples, n_experts_)``, rows summing to 1."""
+        return self._forward_new(X, groups)[3].astype(np.float64)
+
+    @property
+    def experts_(self):
+        """The fitted experts (``torch.nn.ModuleList``), one per cluster for graph gates."""
+        check_is_fitted(self, "module_")
+        return self.module_.experts
+
+    @property
+    def n_experts_(self):
+        check_is_fitted(self, "module_")
+        return self.module_.n_experts
+
+    @property
+    def hierarchy_(self):
+        """The ClusterHierarchy the experts come from (None for non-graph gates)."""
+        check_is_fitted(self, "module_")
+        return None if self.clustering_ is None else self.clustering_.hierarchy_
+
+    @property
+    def expert_nodes_(self):
+        """Hierarchy node served by each expert (None for non-graph gates)."""
+        hierarchy = self.hierarchy_
+        if hierarchy is None:
+            return None
+        if self.clustering_.n_clusters_ < 1:  # no cluster found: one expert for the root
+            return np.array([hierarchy.root])
+        return np.asarray(hierarchy.cluster_nodes)[self.cluster_of_expert_]

@@ -1,0 +1,116 @@
+"""GraphMoERegressor: clusters of the kNN graph become regression experts."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin
+
+from .._validation import check_targets
+from ._base import BaseGraphMoE
+
+__all__ = ["GraphMoERegressor"]
+
+
+def _numeric(y):
+    """Object arrays of numbers become float; anything else is an unknown target type."""
+    y = np.asarray(y)
+    if y.dtype.kind == "O":
+        try:
+            return y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("Unknown label type: regression targets must be numbers.") from None
+    return y
+
+
+class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
+    """Mixture-of-experts regression whose experts are the clusters of a kNN graph.
+
+    The inputs are standardised and (optionally) embedded; a kNN graph of the
+    embedding is segmented by connectivity into clusters; each cluster gets
+    an expert trained on its members plus a ``halo`` of graph neighbours; a
+    gate (``gate=``) routes every point to its ``top_k`` experts.
+
+    Parameters
+    ----------
+    embedder : None, {"ae", "vae", "dmvae"} or transformer, default=None
+        Representation the graph, clusters and gate work on; None uses the
+        standardised features.
+    clustering : ConnectivityClustering, optional
+        Unfitted; cloned and fitted on the embedding. Default: HDBSCAN on the
+        graph, or MST cuts into ``n_experts`` clusters when that is set.
+    expert : {"mlp", "gnn"}, default="mlp"
+    gate : {"graph", "dmvae", "softmax", "kmeans", "gmm", "labels", "oracle", "dfcp"}, default="graph"
+        "labels" and "oracle" need ``groups`` at fit ("oracle" also at predict).
+    n_experts : int, optional
+        Required by the centroid and softmax gates; for graph gates it sets
+        the number of MST clusters of the default clustering.
+    top_k : int, default=2
+    halo : int, default=1
+        Graph hops around an expert's members it also trains on, weighted by
+        their soft membership.
+    hidden_dims : tuple of int, default=(32, 32)
+        MLP expert widths (GNN experts use the first as their width).
+    hops, conv : GNN expert radius and layer ("sage", "gcn", "gat").
+    gate_params : dict, optional
+        Extra arguments of the gate class (e.g. ``latent_dim`` of the DMVAE gate).
+    epochs : int, default=60
+    recluster_every : int, optional
+        Re-embed (DMVAE gate latent means), re-cluster and re-match the experts
+        every that many epochs.
+    batch_size, learning_rate, weight_decay : optimisation (Adam).
+    expert_loss_coef, load_balance_loss_coef, entropy_loss_coef, gate_loss_coef : float
+        Weights of each expert's members+halo loss, the Switch load-balance
+        loss, the routing entropy and the gate's own loss (DMVAE negative ELBO).
+    collapse_threshold : float, default=0.1
+        An expert whose load falls below this fraction of the fair share is
+        collapsed and re-seeded (learned gates) or logged (fixed routers).
+    device : str, default="cpu"
+    num_threads : int, optional
+    random_state : int, RandomState or None
+    verbose : bool, default=False
+
+    Attributes
+    ----------
+    module_ : GraphMoE
+    experts_ : torch.nn.ModuleList
+    hierarchy_ : ClusterHierarchy or None
+    clustering_ : fitted ConnectivityClustering or None
+    cluster_of_expert_ : ndarray, cluster served by each expert (graph gates)
+    history_ : list of dict, one record per epoch and per event
+        (``cluster``, ``recluster``, ``collapse``).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from graphmoe import GraphMoERegressor, datasets
+    >>> X, arm = datasets.make_pinwheel_spirals(200, random_state=0)
+    >>> y = datasets.make_affine_targets(X, arm, random_state=0)
+    >>> model = GraphMoERegressor(random_state=0).fit(X, y)
+    >>> experts, weights = model.route(X[:3])
+    """
+
+    _task = "regression"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X, y, groups=None):
+        """Fit to ``X (n, d)`` and ``y (n,)`` or ``(n, n_targets)``; ``groups`` for label gates."""
+        self._validate_params()
+        X = self._check_fit_input(X, y)
+        y = check_targets(_numeric(y), X.shape[0])
+        self._y_1d = y.ndim == 1
+        y2 = y.reshape(len(y), -1)
+        self.y_mean_, self.y_scale_ = y2.mean(axis=0), y2.std(axis=0)
+        self.y_scale_[self.y_scale_ == 0] = 1.0
+        self._n_outputs = y2.shape[1]
+        target = torch.as_tensor((y2 - self.y_mean_) / self.y_scale_, dtype=torch.float32)
+        return self._fit(X, target, groups)
+
+    def predict(self, X, groups=None):
+        """Predictions ``(n,)`` (or ``(n, n_targets)``); ``groups`` only for ``gate="oracle"``."""
+        out = self._forward_new(X, groups)[0].astype(np.float64)
+        out = out * self.y_scale_ + self.y_mean_
+        return out[:, 0] if self._y_1d else out

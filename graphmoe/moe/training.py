@@ -1,0 +1,112 @@
+"""The inner training loop of GraphMoE, batched inference, and collapse recovery."""
+from __future__ import annotations
+
+import copy
+from typing import NamedTuple, Optional
+
+import numpy as np
+import torch
+
+from .._progress import progress
+from .losses import task_loss
+from .matching import collapsed_experts, expert_load
+
+__all__ = ["MoEData", "train_epochs", "predict_batches", "reseed_collapsed"]
+
+LOSS_TERMS = ("expert", "load_balance", "entropy", "gate")
+
+
+class MoEData(NamedTuple):
+    """Row-aligned tensors of one data set; optional fields are None when unused.
+
+    x (n, in) expert input · gate_input (n, d) · target (n, out) float or (n,) long ·
+    prior (n, E) fixed-gate probabilities · neighbors (n, k) kNN ids into the
+    training set (GNN experts) · expert_weights (n, E) members + halo weights.
+    """
+
+    x: torch.Tensor
+    gate_input: torch.Tensor
+    target: Optional[torch.Tensor] = None
+    prior: Optional[torch.Tensor] = None
+    neighbors: Optional[torch.Tensor] = None
+    expert_weights: Optional[torch.Tensor] = None
+
+    def rows(self, idx):
+        return MoEData(*(None if t is None else t[idx] for t in self))
+
+
+def _forward(model, batch, context, with_target):
+    return model(batch.x, batch.gate_input, prior=batch.prior, context=context,
+                 neighbors=batch.neighbors,
+                 expert_weights=batch.expert_weights if with_target else None,
+                 target=batch.target if with_target else None)
+
+
+def train_epochs(model, data, *, context, epochs, batch_size, learning_rate, coefs, rng,
+                 history, epoch0=0, weight_decay=0.0, verbose=False):
+    """Train ``model`` for ``epochs`` passes; append one record per epoch to ``history``.
+
+    The loss is ``task + sum(coefs[t] * aux[t])`` over the terms of
+    :data:`LOSS_TERMS`; ``coefs`` maps those names to floats.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:  # e.g. nothing learnable: a fixed router and no experts
+        return
+    optimizer = torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
+    n = data.x.shape[0]
+    n_batches = max(1, int(np.ceil(n / batch_size)))
+    model.train()
+    for epoch in progress(range(epochs), verbose=verbose, desc="GraphMoE epochs"):
+        sums = dict.fromkeys(("loss", "task", *LOSS_TERMS), 0.0)
+        for idx in np.array_split(rng.permutation(n), n_batches):
+            batch = data.rows(torch.as_tensor(idx))
+            out = _forward(model, batch, context, with_target=True)
+            task = task_loss(out.output, batch.target, model.task)
+            loss = task + sum(coefs[t] * out.aux_losses[t] for t in LOSS_TERMS if coefs[t])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            sums["loss"] += loss.item() / n_batches
+            sums["task"] += task.item() / n_batches
+            for t in LOSS_TERMS:
+                sums[t] += float(out.aux_losses[t].detach()) / n_batches
+        history.append({"epoch": epoch0 + epoch + 1, "event": "epoch", **sums})
+
+
+@torch.no_grad()
+def predict_batches(model, data, *, context, batch_size=4096):
+    """Eval-mode forward in batches: ``(output, indices, weights, probs)`` as numpy arrays."""
+    model.eval()
+    outs = []
+    for idx in np.array_split(np.arange(data.x.shape[0]), max(1, data.x.shape[0] // batch_size)):
+        out = _forward(model, data.rows(torch.as_tensor(idx)), context, with_target=False)
+        outs.append((out.output, out.routing[0], out.routing[1], out.probs))
+    return tuple(torch.cat(parts).cpu().numpy() for parts in zip(*outs))
+
+
+@torch.no_grad()
+def reseed_collapsed(model, probs, threshold, rng, history, epoch):
+    """Re-seed experts whose load fell below ``threshold`` of the fair share.
+
+    A collapsed expert becomes a perturbed copy of the most loaded one; a
+    learned gate that supports it (``reseed_expert``) splits that expert's
+    region between the two. Fixed routers cannot shift load, so for them the
+    collapse is only logged. Returns the indices of the collapsed experts.
+    """
+    load = expert_load(probs)
+    dead = collapsed_experts(load, threshold)
+    gate = model.gate
+    for e in dead:
+        donor = int(np.argmax(load))
+        action = "logged (fixed router)"
+        if gate.trainable:
+            model.experts[e].load_state_dict(copy.deepcopy(model.experts[donor].state_dict()))
+            for p in model.experts[e].parameters():
+                p.add_(1e-2 * p.std().nan_to_num(0.0) * torch.as_tensor(
+                    rng.standard_normal(tuple(p.shape)), dtype=p.dtype))
+            if hasattr(gate, "reseed_expert"):
+                gate.reseed_expert(int(e), donor)
+            action = f"re-seeded from expert {donor}"
+        history.append({"epoch": epoch, "event": "collapse", "expert": int(e),
+                        "load": float(load[e]), "action": action})
+    return dead

@@ -1,0 +1,126 @@
+"""The GNN expert: message passing over the kNN graph, inductive by kNN attachment."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["GNNExpert", "NeighborhoodContext"]
+
+_CONVS = ("sage", "gcn", "gat")
+
+
+def _make_conv(kind, in_channels, out_channels):
+    from torch_geometric.nn import GATConv, GCNConv, SAGEConv
+
+    if kind == "sage":
+        return SAGEConv(in_channels, out_channels)
+    if kind == "gcn":
+        return GCNConv(in_channels, out_channels)
+    if kind == "gat":
+        return GATConv(in_channels, out_channels, heads=1)
+    raise ValueError(f"conv must be one of {_CONVS}, got {kind!r}.")
+
+
+class GNNExpert(nn.Module):
+    r"""An expert that aggregates a point's ``hops``-hop kNN neighbourhood.
+
+    ``hops`` message-passing layers (torch-geometric SAGE, GCN or GAT) run over
+    a subgraph whose target nodes are the routed points; a linear head reads
+    the targets out. A linear skip path keeps affine targets easy to fit, as in
+    :class:`MLPExpert`.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    hidden_dim : int, default=32
+    hops : int, default=1
+        Number of message-passing layers, i.e. the neighbourhood radius.
+    conv : {"sage", "gcn", "gat"}, default="sage"
+    skip : bool, default=True
+
+    Shapes
+    ------
+    ``x (n_nodes, in_features)``, ``edge_index (2, n_edges)`` (source -> target)
+    -> ``(n_targets, out_features)``, the first ``n_targets`` nodes being the
+    targets (all nodes when ``n_targets`` is None).
+    """
+
+    needs_graph = True
+
+    def __init__(self, in_features, out_features, hidden_dim=32, hops=1, conv="sage", skip=True):
+        super().__init__()
+        if int(hops) < 1:
+            raise ValueError(f"hops must be >= 1, got {hops}.")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.hidden_dim, self.hops, self.conv = int(hidden_dim), int(hops), conv
+        widths = [self.in_features] + [self.hidden_dim] * self.hops
+        self.convs = nn.ModuleList(_make_conv(conv, a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.head = nn.Linear(self.hidden_dim, self.out_features)
+        self.skip = nn.Linear(self.in_features, self.out_features) if skip else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for layer in self.convs:
+            layer.reset_parameters()
+        self.head.reset_parameters()
+        if self.skip is not None:
+            self.skip.reset_parameters()
+
+    def forward(self, x, edge_index, n_targets=None):
+        h = x
+        for layer in self.convs:
+            h = torch.relu(layer(h, edge_index))
+        n = x.shape[0] if n_targets is None else int(n_targets)
+        out = self.head(h[:n])
+        return out + self.skip(x[:n]) if self.skip is not None else out
+
+    def __repr__(self):
+        return (f"{type(self).__name__}({self.in_features}, {self.out_features}, "
+                f"hidden_dim={self.hidden_dim}, hops={self.hops}, conv={self.conv!r})")
+
+
+class NeighborhoodContext:
+    """The training graph that GNN experts aggregate over.
+
+    Query points (training or new) are attached to the training graph through
+    their kNN indices into the training set; ``subgraph`` then builds the
+    ``hops``-hop neighbourhood of a set of query points, with the queries as
+    the first nodes. Training nodes keep their own features, so a new point
+    is aggregated exactly like a training point with the same neighbours.
+
+    Parameters
+    ----------
+    train_features : Tensor (n_train, d)
+    train_neighbors : LongTensor (n_train, k), neighbours excluding the point itself.
+    """
+
+    def __init__(self, train_features, train_neighbors):
+        self.train_features = train_features
+        self.train_neighbors = train_neighbors
+
+    def subgraph(self, x_targets, target_neighbors, hops):
+        """Return ``(x_sub, edge_index, n_targets)`` for targets with given neighbours.
+
+        ``x_targets (r, d)``, ``target_neighbors (r, k)`` indices into the training set.
+        """
+        r, k = target_neighbors.shape
+        device = x_targets.device
+        src = [target_neighbors.reshape(-1)]  # training ids, mapped below
+        dst = [torch.arange(r, device=device).repeat_interleave(k)]
+        dst_is_train = [torch.zeros(r * k, dtype=torch.bool, device=device)]
+        reached = torch.unique(target_neighbors)
+        frontier = reached
+        for _ in range(hops - 1):
+            nb = self.train_neighbors[frontier]
+            src.append(nb.reshape(-1))
+            dst.append(frontier.repeat_interleave(nb.shape[1]))
+            dst_is_train.append(torch.ones(nb.numel(), dtype=torch.bool, device=device))
+            new = torch.unique(nb)
+            frontier = new[~torch.isin(new, reached)]
+            reached = torch.unique(torch.cat([reached, frontier]))
+        # reached is sorted: training id -> local id r + position
+        src = r + torch.searchsorted(reached, torch.cat(src))
+        dst, is_train = torch.cat(dst), torch.cat(dst_is_train)
+        dst = torch.where(is_train, r + torch.searchsorted(reached, dst), dst)
+        x_sub = torch.cat([x_targets, self.train_features[reached]], dim=0)
+        return x_sub, torch.stack([src, dst]), r

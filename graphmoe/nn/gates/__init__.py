@@ -1,0 +1,29 @@
+"""Gates (routers), one per file; every one usable through ``gate=`` of the estimators.
+
+=========  ======================================================  =========
+name       routes by                                               learned
+=========  ======================================================  =========
+graph      connectivity clustering's soft membership (kNN query)   no
+dmvae      DMVAE's q(c|x), initialised from the hierarchy          yes
+softmax    a linear softmax gate ("Deep MoE")                      yes
+kmeans     nearest k-means centroid                                no
+gmm        Gaussian-mixture posterior                              no
+labels     given group labels (kNN vote for new points)            no
+oracle     the true groups, also at prediction                     no
+dfcp       k-means + kNN refinement of uncertain points            no
+=========  ======================================================  =========
+"""
+from .base import Gate, GateOutput
+from .dfcp import DFCPGate
+from .dmvae import DMVAEGate
+from .gmm import GMMGate
+from .graph import GraphGate, cluster_proba
+from .kmeans import KMeansGate
+from .labels import LabelsGate
+from .oracle import OracleGate
+from .softmax import SoftmaxGate
+
+GATES = ("graph", "dmvae", "softmax", "kmeans", "gmm", "labels", "oracle", "dfcp")
+
+__all__ = ["Gate", "GateOutput", "GraphGate", "DMVAEGate", "SoftmaxGate", "KMeansGate",
+           "GMMGate", "LabelsGate", "OracleGate", "DFCPGate", "GATES", "cluster_proba"]

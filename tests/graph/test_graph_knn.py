@@ -1,0 +1,139 @@
+"""KNNGraph: exact neighbours against brute force, duplicates, bridging, bad input."""
+import numpy as np
+import pytest
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import cdist
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from graphmoe.graph import KNNGraph
+from graphmoe.graph._index import AUTO_EXACT_MAX_SAMPLES, choose_backend
+
+
+def _brute_knn(X, k, metric="euclidean"):
+    D = cdist(X, X, metric=metric)
+    np.fill_diagonal(D, np.inf)
+    ind = np.argsort(D, axis=1, kind="stable")[:, :k]
+    return ind, np.take_along_axis(D, ind, axis=1)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_exact_matches_brute_force(metric):
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    g = KNNGraph(n_neighbors=7, metric=metric, backend="exact").fit(X)
+    _, dist = _brute_knn(X, 7, metric)
+    np.testing.assert_allclose(g.distances_, dist, atol=1e-10)
+    assert g.indices_.dtype == np.int64 and g.indices_.shape == (200, 7)
+    assert not np.any(g.indices_ == np.arange(200)[:, None]), "a point is its own neighbour"
+    assert np.all(np.diff(g.distances_, axis=1) >= 0), "neighbours not sorted nearest first"
+    G = g.graph_
+    assert (G != G.T).nnz == 0, "graph_ is not symmetric"
+    # every kNN edge is in the graph with its distance
+    rows = np.repeat(np.arange(200), 7)
+    np.testing.assert_allclose(np.asarray(G[rows, g.indices_.ravel()]).ravel(),
+                               g.distances_.ravel(), atol=1e-10)
+
+
+def test_kneighbors_queries_the_training_set():
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(300, 4)), rng.normal(size=(20, 4))
+    g = KNNGraph(n_neighbors=5, backend="exact").fit(X)
+    dist, ind = g.kneighbors(Y, n_neighbors=4)
+    D = cdist(Y, X)
+    np.testing.assert_array_equal(ind, np.argsort(D, axis=1)[:, :4])
+    np.testing.assert_allclose(dist, np.sort(D, axis=1)[:, :4])
+    d0, i0 = g.kneighbors()
+    np.testing.assert_array_equal(i0, g.indices_)
+    assert g.kneighbors(Y, return_distance=False).shape == (20, 5)
+
+
+def test_duplicates_stay_connected_with_zero_distances():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(100, 3))
+    X = np.vstack([X, X[:10], X[:10]])  # every one of the first 10 points three times
+    g = KNNGraph(n_neighbors=4, backend="exact").fit(X)
+    assert np.all(g.distances_[:10, :2] == 0.0)
+    assert g.floor_ > 0
+    assert np.all(g.graph_.data > 0), "a stored zero would read as a missing edge"
+    assert g.graph_[0, 100] == pytest.approx(g.floor_)
+    assert connected_components(g.graph_, directed=False)[0] == 1
+
+
+def test_disconnected_data_are_bridged_by_shortest_edges():
+    rng = np.random.default_rng(3)
+    centers = np.array([[0, 0], [50, 0], [50, 80]])
+    X = np.vstack([c + rng.normal(size=(60, 2)) for c in centers])
+    groups = np.repeat(np.arange(3), 60)
+    g = KNNGraph(n_neighbors=5, backend="exact").fit(X)
+    assert g.n_components_ == 3
+    assert connected_components(g.graph_, directed=False)[0] == 1
+    coo = g.graph_.tocoo()
+    cross = groups[coo.row] != groups[coo.col]
+    bridges = sorted(set(np.round(coo.data[cross], 9)))
+    # the two bridges are the two shortest of the three inter-group distances (an MST)
+    between = sorted(cdist(X[groups == a], X[groups == b]).min()
+                     for a, b in [(0, 1), (1, 2), (0, 2)])
+    np.testing.assert_allclose(bridges, between[:2])
+
+
+def test_auto_backend_threshold():
+    assert choose_backend("auto", 1000, 784) == "exact"
+    assert choose_backend("auto", AUTO_EXACT_MAX_SAMPLES + 1, 784) == "pynndescent"
+    assert choose_backend("auto", 10 ** 6, 2) == "exact"
+    assert KNNGraph(n_neighbors=3).fit(np.eye(6)).backend_ == "exact"
+
+
+@pytest.mark.parametrize("X, error, match", [
+    (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), ValueError, "NaN"),
+    (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), ValueError, "infinity"),
+    (np.zeros((0, 3)), ValueError, "0 sample"),
+    (np.zeros((1, 3)), ValueError, "1 sample"),
+    (np.arange(5.0), ValueError, "2-D"),
+    (np.zeros((4, 2, 2)), ValueError, "2-D"),
+    (np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object), TypeError, "numbers"),
+    (np.array([["a", "b"], ["c", "d"], ["e", "f"]]), TypeError, "numbers"),
+])
+def test_bad_input(X, error, match):
+    with pytest.raises(error, match=match):
+        KNNGraph(n_neighbors=1, backend="exact").fit(X)
+
+
+def test_bad_parameters_and_queries():
+    X = np.random.default_rng(4).normal(size=(10, 3))
+    with pytest.raises(ValueError, match="n_neighbors=10 must be smaller than the number of samples"):
+        KNNGraph(n_neighbors=10).fit(X)
+    with pytest.raises(ValueError, match="metric"):
+        KNNGraph(metric="manhattan").fit(X)
+    with pytest.raises(ValueError, match="all-zero rows"):
+        KNNGraph(n_neighbors=2, metric="cosine").fit(np.vstack([X, np.zeros(3)]))
+    g = KNNGraph(n_neighbors=3).fit(X)
+    with pytest.raises(ValueError, match="is expecting 3 features"):
+        g.kneighbors(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="Reshape your data"):
+        g.kneighbors(np.zeros(3))
+    with pytest.raises(ValueError, match="must be smaller"):
+        g.kneighbors(None, n_neighbors=10)
+
+
+@pytest.mark.slow
+def test_pynndescent_recall_against_exact():
+    """One test for the approximate backend (its JIT compile costs ~20-40 s once)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(20_000, 50)) + 3 * rng.normal(size=(20, 50))[rng.integers(0, 20, 20_000)]
+    approx = KNNGraph(n_neighbors=10, backend="pynndescent", random_state=0).fit(X)
+    exact = KNNGraph(n_neighbors=10, backend="exact").fit(X)
+    hits = (approx.indices_[:, :, None] == exact.indices_[:, None, :]).any(axis=2)
+    assert hits.mean() >= 0.95
+    # the two graphs agree edge for edge where the neighbours agree
+    assert (approx.graph_ != approx.graph_.T).nnz == 0
+    common = hits.sum()
+    assert common == pytest.approx(approx.indices_.size, rel=0.05)
+    Y = X[:50] + 1e-3
+    _, ind = approx.kneighbors(Y, n_neighbors=5)
+    assert (ind[:, 0] == np.arange(50)).mean() >= 0.95
+
+
+@parametrize_with_checks([KNNGraph(n_neighbors=5, backend="exact")])
+def test_sklearn_compatible(estimator, check, monkeypatch):
+    # Enables scikit-learn's array-API check with NumPy inputs instead of skipping it.
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
+    check(estimator)

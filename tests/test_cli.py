@@ -1,0 +1,107 @@
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from graphmoe.cli import main
+
+
+def _one_line_error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("graphmoe: error: ") and "Traceback" not in err[0]
+    return err[0]
+
+
+def test_missing_input_file_exits_2_naming_the_file(capsys, tmp_path):
+    missing = tmp_path / "missing.csv"
+    assert main(["cluster", str(missing)]) == 2
+    assert f"'{missing}' does not exist" in _one_line_error(capsys)
+
+
+def test_bad_arguments_exit_2_with_one_line(capsys):
+    assert main(["cluster"]) == 2
+    assert "FILE" in _one_line_error(capsys)
+    assert main(["bench", "cluster", "--jobs", "0"]) == 2
+    assert "--jobs: expected a positive integer" in _one_line_error(capsys)
+    assert main(["bench", "cluster", "--datasets", "mnist-ish"]) == 2
+    assert "invalid choice: 'mnist-ish'" in _one_line_error(capsys)
+    assert main([]) == 2
+    _one_line_error(capsys)
+
+
+def test_unreadable_and_non_numeric_files_exit_2(capsys, tmp_path):
+    words = tmp_path / "words.csv"
+    words.write_text("a,b\n1,x\n2,y\n")
+    assert main(["cluster", str(words)]) == 2
+    assert "words.csv" in _one_line_error(capsys)
+    one_row = tmp_path / "one.npy"
+    np.save(one_row, np.ones((1, 3)))
+    assert main(["cluster", str(one_row)]) == 2
+    assert "at least 2 are required" in _one_line_error(capsys)
+
+
+def test_failure_while_running_exits_1_with_one_line(capsys, tmp_path):
+    folder = tmp_path / "battery"
+    folder.mkdir()
+    np.savetxt(folder / "x.data", np.ones((5, 2)))
+    np.savetxt(folder / "x.labels0", np.ones(4), fmt="%d")
+    code = main(["bench", "cluster", "--battery", str(folder), "--methods", "kmeans", "-q",
+                 "--out", str(tmp_path / "o")])
+    assert code == 1
+    assert "ValueError" in _one_line_error(capsys)
+
+
+def test_help_reads_well(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for word in ("demo", "cluster", "bench", "examples:"):
+        assert word in out
+    assert main(["bench", "cluster", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--no-true-k" in out and "--battery" in out and "--jobs" in out
+
+
+def test_cluster_round_trip_on_a_small_csv(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(c, 0.3, (40, 2)) for c in ((0, 0), (5, 0), (0, 5))])
+    path = tmp_path / "points.csv"
+    pd.DataFrame(X, columns=["x", "y"]).to_csv(path, index=False)  # with a header line
+    out = tmp_path / "out"
+    assert main(["cluster", str(path), "--method", "mst", "--n-clusters", "3",
+                 "--out", str(out)]) == 0
+    assert "3 clusters" in capsys.readouterr().out
+    labels = pd.read_csv(out / "labels.csv")["label"].to_numpy()
+    assert labels.shape == (120,)
+    assert [len(set(labels[i:i + 40])) for i in (0, 40, 80)] == [1, 1, 1]
+    assert len(set(labels)) == 3
+    M = sp.load_npz(out / "membership.npz")
+    assert M.shape == (120, 4)
+    np.testing.assert_allclose(np.asarray(M.sum(axis=1)).ravel(), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(M[:, :3].argmax(axis=1)).ravel(), labels)
+    tree = pd.read_csv(out / "hierarchy.csv")
+    assert len(tree) >= 4  # root and at least the three clusters
+
+
+def test_bench_cluster_writes_table_and_plots(tmp_path, capsys):
+    out = tmp_path / "bench"
+    code = main(["bench", "cluster", "--quick", "--datasets", "moons", "--methods", "kmeans",
+                 "graphmoe-hdbscan", "--true-k", "-q", "--out", str(out)])
+    assert code == 0
+    table = pd.read_csv(out / "results.csv")
+    assert set(table["mode"]) == {"true-k"} and len(table) == 2
+    ari = table.set_index("method")["ari"]
+    assert ari["graphmoe-hdbscan"] > 0.95 > ari["kmeans"]
+    assert (out / "partitions_moons_true-k.png").is_file()
+    assert "graphmoe-hdbscan" in capsys.readouterr().out
+
+
+def test_python_dash_m_entry_point_exit_code(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "graphmoe", "cluster",
+                           str(tmp_path / "nope.npy")], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "nope.npy" in proc.stderr
