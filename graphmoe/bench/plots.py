@@ -78,14 +78,15 @@ def plot_score_bars(table, metric="ari", mode="true-k", ax=None):
     pivot = ok.pivot_table(index="method", columns="dataset", values=metric)
     pivot = pivot.loc[pivot.mean(axis=1).sort_values(ascending=False).index]
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(6, 0.7 * len(pivot) + 2), 3.6))
+        _, ax = plt.subplots(figsize=(max(6, 0.7 * len(pivot) + 3), 3.8))
     pivot.plot.bar(ax=ax, width=0.8)
     ax.scatter(np.arange(len(pivot)), pivot.mean(axis=1), marker="_", s=300, c="k",
                zorder=3, label="mean")
     ax.set_ylabel(metric.upper())
     ax.set_xlabel("")
     ax.set_title(f"{metric.upper()} per method ({mode})")
-    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    ax.set_xticks(range(len(pivot)), pivot.index, rotation=40, ha="right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.figure.tight_layout()
     return ax.figure
 

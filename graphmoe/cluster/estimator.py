@@ -62,9 +62,12 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         kNN search, see ``KNNGraph``.
     allow_single_cluster : bool, default=False
         Let HDBSCAN return a single cluster when the data do not split.
-    gini_threshold : float in [0, 1], default=0.3
+    gini_threshold : float in [0, 1], default=0.2
         ``"mst"`` only: Genie's size-inequality constraint on merges (1 = plain
-        single linkage; 0.3 is Genie's recommended default).
+        single linkage). Interleaved spirals with 5 clusters, 20 held-out
+        seeds, mean ARI 0.95 / 0.93 / 0.81 at 0.1 / 0.2 / 0.3; choosing the
+        number itself works better with larger values (digits 0.47 / 0.55 /
+        0.68), hence 0.2.
     random_state : int, RandomState or None, default=None
     n_jobs : int or None, default=None
     verbose : bool, default=False
@@ -117,7 +120,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
 
     def __init__(self, method="hdbscan", n_clusters=None, min_cluster_size=15, min_samples=None,
                  n_neighbors=15, metric="euclidean", backend="auto", allow_single_cluster=False,
-                 gini_threshold=0.3, random_state=None, n_jobs=None, verbose=False):
+                 gini_threshold=0.2, random_state=None, n_jobs=None, verbose=False):
         self.method = method
         self.n_clusters = n_clusters
         self.min_cluster_size = min_cluster_size

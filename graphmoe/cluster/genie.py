@@ -110,7 +110,7 @@ def _genie_order(u, v, n, gini_threshold):
     return order
 
 
-def genie_merge_order(mst_edges, gini_threshold=0.3):
+def genie_merge_order(mst_edges, gini_threshold=0.2):
     """Order in which Genie merges along the MST edges.
 
     Parameters

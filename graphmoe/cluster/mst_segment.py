@@ -68,8 +68,8 @@ def largest_gap_n_clusters(steps, linkage, max_clusters=50):
     makes ``i + 1`` clusters and undoes a merge along an MST edge of weight
     ``h_i`` (the raw Genie merge distance, not the monotone dendrogram height,
     which Genie's early merges of small clusters inflate). The chosen number is
-    ``i + 1`` for the ``i`` maximising ``h_i / h_{i+1}``: the cut just before
-    the distances drop the most. One split gives 2 clusters, none gives 1.
+    ``i + 1`` for the ``i`` maximising ``h_i / max_{j > i} h_j``: the cut
+    just before the distances drop the most for good. One split gives 2 clusters, none gives 1.
     """
     kids = steps.children
     selected, heights = [0], []
@@ -85,11 +85,14 @@ def largest_gap_n_clusters(steps, linkage, max_clusters=50):
     if len(heights) <= 1:
         return len(heights) + 1
     h = np.asarray(heights)
-    ratio = h[:-1] / np.maximum(h[1:], np.finfo(float).tiny)
+    # Compare each split with the heaviest split still inside the clusters it leaves:
+    # Genie's order is not monotone in distance, so the next split alone would mislead.
+    later = np.maximum.accumulate(h[::-1])[::-1][1:]
+    ratio = h[:-1] / np.maximum(later, np.finfo(float).tiny)
     return int(np.argmax(ratio)) + 2
 
 
-def mst_segment(mst_edges, min_cluster_size, n_clusters=None, gini_threshold=0.3):
+def mst_segment(mst_edges, min_cluster_size, n_clusters=None, gini_threshold=0.2):
     """MST-cut labels (no noise) from the weight-sorted mutual-reachability MST edges.
 
     The MST edges are merged in Genie's order (``gini_threshold``), the

@@ -36,6 +36,7 @@ from .vade import VaDE
 __all__ = ["DMVAE", "temperature_schedule"]
 
 _DISTILL_EPOCHS = 20
+_HOLD_FRACTION = 0.2
 
 
 def temperature_schedule(epoch, epochs, temperature=1.0, min_temperature=0.5):
@@ -131,6 +132,10 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
     def _on_epoch(self, epoch, epochs):
         self.temperature_ = temperature_schedule(epoch, epochs, self.temperature,
                                                  self.min_temperature)
+        # q(c|x) is held for the first epochs so that the Gaussian encoder first gathers
+        # each initial group around its component; otherwise the component boundaries
+        # (centroid-like in z) re-cut elongated groups before the codes have adapted.
+        self._hold_assignments = epoch < int(_HOLD_FRACTION * epochs)
 
     def _init_mixture(self, X):
         labels, _, means, logvars = fit_mixture_prior(self, X)
@@ -159,6 +164,8 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
     def _loss(self, x, x_pos):
         m = self.module_
         out = m(x, temperature=self.temperature_)
+        if getattr(self, "_hold_assignments", False) and m.training:
+            out = out._replace(logits=out.logits.detach(), c=out.c.detach())
         loss, terms = m.elbo_loss(x, out)
         if x_pos is not None:
             mu_pos = m.encode(x_pos)[0]

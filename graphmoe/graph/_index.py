@@ -10,16 +10,19 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["ExactIndex", "NNDescentIndex", "AUTO_EXACT_MAX_SAMPLES", "choose_backend"]
+__all__ = ["ExactIndex", "NNDescentIndex", "AUTO_EXACT_MAX_WORK", "choose_backend"]
 
-#: ``backend="auto"`` searches exactly up to this many samples (any dimension)
-#: and with pynndescent above it. Measured on this project's 2-core machine,
-#: k = 15, one thread (seconds, exact / pynndescent, pynndescent JIT excluded):
-#:   n=2,000  d=2: 0.01 / 1.1     n=2,000  d=64: 0.10 / 1.3
-#:   n=10,000 d=2: 0.06 / 3.4     n=10,000 d=64: 1.9  / 4.4
-#:   n=20,000 d=50: 6.3 / 8.3     n=40,000 d=50: 25.0 / 17.1
-#: Low-dimensional data stay exact (KD-tree, n log n) at any size.
-AUTO_EXACT_MAX_SAMPLES = 20_000
+#: ``backend="auto"`` searches exactly while brute force is cheap (n^2 * d below
+#: ``AUTO_EXACT_MAX_WORK``) or the data are low-dimensional (KD-tree, n log n),
+#: and with pynndescent otherwise. Measured on the project's shared 2-core
+#: machine, k = 15, clustered Gaussian data, pynndescent JIT excluded (seconds,
+#: exact / pynndescent):
+#:   d=2:   n=40,000 0.22 / 3.2                     (exact always wins)
+#:   d=10:  n=20,000 1.2 / 2.7    n=40,000 3.9 / 5.7
+#:   d=50:  n=10,000 0.85 / 1.5   n=20,000 2.4 / 2.4   n=40,000 11.0 / 7.0
+#:   d=784: n=2,000 0.61 / 1.1    n=10,000 5.7 / 4.2   n=20,000 22.7 / 8.7
+#: The crossovers (d=50 at n~20,000, d=784 at n~6,000) sit near n^2 d = 2e10.
+AUTO_EXACT_MAX_WORK = 2e10
 AUTO_EXACT_MAX_LOWDIM_FEATURES = 10
 BUILD_NEIGHBORS = 30
 
@@ -28,7 +31,8 @@ def choose_backend(backend, n_samples, n_features):
     """Resolve ``"auto"`` to ``"exact"`` or ``"pynndescent"`` (see the table above)."""
     if backend != "auto":
         return backend
-    if n_samples <= AUTO_EXACT_MAX_SAMPLES or n_features <= AUTO_EXACT_MAX_LOWDIM_FEATURES:
+    if (n_features <= AUTO_EXACT_MAX_LOWDIM_FEATURES
+            or float(n_samples) ** 2 * n_features <= AUTO_EXACT_MAX_WORK):
         return "exact"
     return "pynndescent"
 

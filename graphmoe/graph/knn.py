@@ -81,9 +81,9 @@ class KNNGraph(BaseEstimator):
     metric : {"euclidean", "cosine"}, default="euclidean"
     backend : {"auto", "pynndescent", "exact"}, default="auto"
         ``"exact"`` uses scikit-learn's NearestNeighbors, ``"pynndescent"``
-        approximate NN-descent; ``"auto"`` picks exact search for up to 20,000
-        samples or up to 10 features, pynndescent above (timings in
-        ``graphmoe.graph._index``).
+        approximate NN-descent; ``"auto"`` picks exact search for up to 10
+        features or while ``n_samples**2 * n_features <= 2e10`` (20,000 x 50,
+        5,000 x 784) and pynndescent beyond (timings in ``graphmoe.graph._index``).
     random_state : int, RandomState or None, default=None
         Seed of pynndescent's random projection trees.
     n_jobs : int or None, default=None

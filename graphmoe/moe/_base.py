@@ -288,8 +288,13 @@ class BaseGraphMoE(BaseEstimator):
 
     def _forward_new(self, X, groups=None):
         X = self._check_X(X)
-        data = self._data(X, groups)
-        return predict_batches(self.module_, data, context=self._context())
+        previous = set_torch_threads(self.num_threads) if self.num_threads else None
+        try:
+            data = self._data(X, groups)
+            return predict_batches(self.module_, data, context=self._context())
+        finally:
+            if previous is not None:
+                torch.set_num_threads(previous)
 
     def route(self, X, groups=None):
         """Experts each point is routed to and their weights.

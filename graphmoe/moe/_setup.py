@@ -35,9 +35,10 @@ def make_embedder(embedder, random_state):
 def make_clustering(clustering, n_experts, n_samples, random_state):
     """The ConnectivityClustering to fit: a clone of the given one, or a default.
 
-    Default: HDBSCAN on the graph (the number of experts found from the data);
-    with ``n_experts`` set, MST cuts into exactly that many clusters. The
-    default's neighbourhoods shrink for tiny data sets (fewer than 16 rows).
+    Default: MST cuts that cover every sample (no noise points to route
+    by guesswork), the number of clusters found from the tree's stability,
+    or exactly ``n_experts`` when that is set. The default's neighbourhoods
+    shrink for tiny data sets (fewer than 16 rows).
     """
     if clustering is not None:
         return clone(clustering)
@@ -45,9 +46,8 @@ def make_clustering(clustering, n_experts, n_samples, random_state):
 
     sizes = {"n_neighbors": min(15, n_samples - 1),
              "min_cluster_size": min(15, max(2, n_samples // 5))}
-    if n_experts is None:
-        return ConnectivityClustering(random_state=random_state, **sizes)
-    return ConnectivityClustering(method="mst", n_clusters=int(n_experts),
+    n_clusters = None if n_experts is None else int(n_experts)
+    return ConnectivityClustering(method="mst", n_clusters=n_clusters,
                                   random_state=random_state, **sizes)
 
 

@@ -36,8 +36,8 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
         Representation the graph, clusters and gate work on; None uses the
         standardised features.
     clustering : ConnectivityClustering, optional
-        Unfitted; cloned and fitted on the embedding. Default: HDBSCAN on the
-        graph, or MST cuts into ``n_experts`` clusters when that is set.
+        Unfitted; cloned and fitted on the embedding. Default:
+        ``ConnectivityClustering(method="mst", n_clusters=n_experts)``.
     expert : {"mlp", "gnn"}, default="mlp"
     gate : {"graph", "dmvae", "softmax", "kmeans", "gmm", "labels", "oracle", "dfcp"}, default="graph"
         "labels" and "oracle" need ``groups`` at fit ("oracle" also at predict).

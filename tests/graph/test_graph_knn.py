@@ -6,7 +6,7 @@ from scipy.spatial.distance import cdist
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from graphmoe.graph import KNNGraph
-from graphmoe.graph._index import AUTO_EXACT_MAX_SAMPLES, choose_backend
+from graphmoe.graph._index import choose_backend
 
 
 def _brute_knn(X, k, metric="euclidean"):
@@ -77,8 +77,11 @@ def test_disconnected_data_are_bridged_by_shortest_edges():
 
 def test_auto_backend_threshold():
     assert choose_backend("auto", 1000, 784) == "exact"
-    assert choose_backend("auto", AUTO_EXACT_MAX_SAMPLES + 1, 784) == "pynndescent"
+    assert choose_backend("auto", 20_000, 50) == "exact"
+    assert choose_backend("auto", 30_000, 50) == "pynndescent"
+    assert choose_backend("auto", 70_000, 784) == "pynndescent"
     assert choose_backend("auto", 10 ** 6, 2) == "exact"
+    assert choose_backend("exact", 10 ** 6, 784) == "exact"
     assert KNNGraph(n_neighbors=3).fit(np.eye(6)).backend_ == "exact"
 
 

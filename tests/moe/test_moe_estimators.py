@@ -7,7 +7,9 @@ from graphmoe import datasets
 from graphmoe.cluster import ConnectivityClustering
 from graphmoe.moe import GraphMoEClassifier, GraphMoERegressor
 
-FAST = dict(epochs=25, batch_size=512, learning_rate=1e-2, random_state=0)
+# one torch thread: tiny networks gain nothing from more, and CI shares two cores
+FAST = dict(epochs=25, batch_size=512, learning_rate=1e-2, random_state=0, num_threads=1)
+ONE = dict(num_threads=1)
 
 
 def _spiral_task(n_per_arm, seed, noise=0.1, kind="interleaved"):
@@ -28,12 +30,12 @@ def interleaved():
 @pytest.fixture(scope="module")
 def graph_model(interleaved):
     X, y, *_ = interleaved
-    return GraphMoERegressor(gate="graph", **FAST).fit(X, y)
+    return GraphMoERegressor(gate="graph", n_experts=5, **FAST).fit(X, y)
 
 
 def test_graph_gate_beats_kmeans_gate_on_interleaved_spirals(interleaved, graph_model):
     X, y, _, Xt, yt, _ = interleaved
-    kmeans = GraphMoERegressor(gate="kmeans", n_experts=graph_model.n_experts_, **FAST).fit(X, y)
+    kmeans = GraphMoERegressor(gate="kmeans", n_experts=5, **FAST).fit(X, y)
     mse_graph = np.mean((graph_model.predict(Xt) - yt) ** 2)
     mse_kmeans = np.mean((kmeans.predict(Xt) - yt) ** 2)
     assert mse_graph < 0.2 * mse_kmeans, (mse_graph, mse_kmeans)
@@ -70,7 +72,7 @@ def test_history_logs_epochs_and_the_clustering(graph_model):
 
 def test_fit_is_reproducible():
     X, y, _, Xt, *_ = _spiral_task(60, seed=3, kind="pinwheel")
-    kw = dict(gate="softmax", n_experts=3, epochs=3, random_state=7)
+    kw = dict(gate="softmax", n_experts=3, epochs=3, random_state=7, **ONE)
     a = GraphMoERegressor(**kw).fit(X, y).predict(Xt)
     b = GraphMoERegressor(**kw).fit(X, y).predict(Xt)
     np.testing.assert_array_equal(a, b)
@@ -78,12 +80,14 @@ def test_fit_is_reproducible():
 
 def test_oracle_and_label_gates_use_groups():
     X, y, arm, Xt, yt, armt = _spiral_task(60, seed=1, kind="pinwheel")
-    oracle = GraphMoERegressor(gate="oracle", epochs=40, random_state=0).fit(X, y, groups=arm)
+    oracle = GraphMoERegressor(gate="oracle", epochs=40, random_state=0, **ONE)
+    oracle.fit(X, y, groups=arm)
     assert oracle.n_experts_ == 5
     assert np.mean((oracle.predict(Xt, groups=armt) - yt) ** 2) < 0.05 * np.var(yt)
     experts, _ = oracle.route(Xt, groups=armt)
     assert np.array_equal(experts[:, 0], armt)
-    labels = GraphMoERegressor(gate="labels", epochs=2, random_state=0).fit(X, y, groups=arm)
+    labels = GraphMoERegressor(gate="labels", epochs=2, random_state=0, **ONE)
+    labels.fit(X, y, groups=arm)
     assert (labels.route(X)[0][:, 0] == arm).mean() > 0.95
 
 
@@ -105,7 +109,7 @@ def test_classifier_on_digits_and_semi_supervised_labels():
     X, y = datasets.load_digits()
     rng = np.random.default_rng(0)
     test = rng.random(len(y)) < 0.3
-    kw = dict(gate="softmax", n_experts=4, epochs=15, random_state=0)
+    kw = dict(gate="softmax", n_experts=4, epochs=15, random_state=0, **ONE)
     clf = GraphMoEClassifier(**kw).fit(X[~test], y[~test])
     assert clf.score(X[test], y[test]) > 0.9
     proba = clf.predict_proba(X[test][:10])
@@ -126,27 +130,28 @@ def test_classifier_on_digits_and_semi_supervised_labels():
 def test_regressor_rejects_bad_targets(bad_y, match):
     X = np.random.default_rng(0).normal(size=(10, 2))
     with pytest.raises(ValueError, match=match):
-        GraphMoERegressor(gate="softmax", n_experts=2).fit(X, bad_y)
+        GraphMoERegressor(gate="softmax", n_experts=2, **ONE).fit(X, bad_y)
 
 
 def test_bad_input_is_named():
     X = np.random.default_rng(0).normal(size=(30, 2))
     with pytest.raises(ValueError, match="at least 2 classes"):
-        GraphMoEClassifier(gate="softmax", n_experts=2).fit(X, np.ones(30))
+        GraphMoEClassifier(gate="softmax", n_experts=2, **ONE).fit(X, np.ones(30))
     with pytest.raises(ValueError, match="NaN or infinity"):
-        GraphMoEClassifier(gate="softmax", n_experts=2).fit(X, np.r_[np.zeros(29), np.inf])
+        GraphMoEClassifier(gate="softmax", n_experts=2, **ONE).fit(X, np.r_[np.ones(29), np.inf])
     with pytest.raises(ValueError, match="needs group labels"):
-        GraphMoERegressor(gate="labels").fit(X, X[:, 0])
+        GraphMoERegressor(gate="labels", **ONE).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="needs n_experts"):
-        GraphMoERegressor(gate="kmeans").fit(X, X[:, 0])
+        GraphMoERegressor(gate="kmeans", **ONE).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="NaN"):
-        GraphMoERegressor(gate="softmax", n_experts=2).fit(np.r_[X[:-1], [[np.nan, 0]]], X[:, 0])
+        GraphMoERegressor(gate="softmax", n_experts=2, **ONE).fit(np.r_[X[:-1], [[np.nan, 0]]],
+                                                                  X[:, 0])
     with pytest.raises(ValueError, match="gate"):
-        GraphMoERegressor(gate="centroid").fit(X, X[:, 0])
+        GraphMoERegressor(gate="centroid", **ONE).fit(X, X[:, 0])
     with pytest.raises(NotFittedError):
         GraphMoERegressor().predict(X)
     with pytest.raises(NotFittedError):
         GraphMoEClassifier().predict_proba(X)
-    model = GraphMoERegressor(gate="softmax", n_experts=2, epochs=1).fit(X, X[:, 0])
+    model = GraphMoERegressor(gate="softmax", n_experts=2, epochs=1, **ONE).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="features"):
         model.predict(np.zeros((3, 5)))

@@ -5,9 +5,9 @@ from graphmoe.moe import GraphMoEClassifier, GraphMoERegressor
 
 # few epochs keep the ~50 checks per estimator fast; enough for the checks' own quality floors
 ESTIMATORS = [
-    GraphMoERegressor(epochs=30, random_state=0),
-    GraphMoERegressor(gate="softmax", n_experts=2, epochs=30, random_state=0),
-    GraphMoEClassifier(epochs=30, random_state=0, unlabeled=None),
+    GraphMoERegressor(epochs=30, random_state=0, num_threads=1),
+    GraphMoERegressor(gate="softmax", n_experts=2, epochs=30, random_state=0, num_threads=1),
+    GraphMoEClassifier(epochs=30, random_state=0, unlabeled=None, num_threads=1),
 ]
 
 

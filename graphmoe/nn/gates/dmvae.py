@@ -39,13 +39,15 @@ class DMVAEGate(Gate):
         Weight of the cross-entropy to the hierarchy's membership kept in the
         gate's loss during joint training, so that the task loss refines the
         routing without dissolving it.
+    init : {"hierarchy", "none"}, default="hierarchy"
+        "none" ignores the membership: ELBO pre-training only, no anchor (DVMoE).
     """
 
     trainable = True
 
     def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(64, 64),
                  likelihood="gaussian", temperature=1.0, distill_epochs=100, learning_rate=5e-3,
-                 anchor_weight=1.0):
+                 anchor_weight=1.0, init="hierarchy"):
         super().__init__(n_experts)
         from ...embed import DMVAEModule
 
@@ -53,6 +55,9 @@ class DMVAEGate(Gate):
         self.hidden_dims, self.likelihood = tuple(hidden_dims), likelihood
         self.temperature, self.distill_epochs = float(temperature), int(distill_epochs)
         self.learning_rate, self.anchor_weight = float(learning_rate), float(anchor_weight)
+        if init not in ("hierarchy", "none"):
+            raise ValueError(f"init must be 'hierarchy' or 'none', got {init!r}.")
+        self.init = init
         self.module = DMVAEModule(self.in_features, self.n_experts, self.latent_dim,
                                   self.hidden_dims, likelihood)
 
@@ -72,6 +77,8 @@ class DMVAEGate(Gate):
 
     def fit(self, Z, *, membership=None, groups=None, random_state=None, batch_size=256):
         rng = check_random_state(random_state)
+        if self.init == "none":  # the seed paper's DVMoE: no knowledge of the hierarchy
+            membership = None
         z = torch.as_tensor(Z, dtype=torch.float32)
         target = None if membership is None else torch.as_tensor(membership, dtype=torch.float32)
         optimizer = torch.optim.Adam(self.module.parameters(), lr=self.learning_rate)
