@@ -26,11 +26,14 @@ __all__ = ["run_moe_benchmark", "regression_methods", "classification_methods", 
 
 #: task -> size settings; epochs are per fit
 FULL = {
-    "pinwheel": {"n_per_arm": 5000, "n_test_per_arm": 1000, "epochs": 20, "batch_size": 512,
-                 "dmvae": {"distill_epochs": 15}},
-    "interleaved": {"n_per_arm": 1000, "n_test_per_arm": 400, "epochs": 40, "batch_size": 256},
+    "pinwheel": {"n_per_arm": 5000, "n_test_per_arm": 1000, "epochs": 12, "batch_size": 512,
+                 "gate_params": {"distill_epochs": 12}},
+    "interleaved": {"n_per_arm": 1000, "n_test_per_arm": 400, "epochs": 40, "batch_size": 256,
+                    "gate_params": {"distill_epochs": 50}},
     "digits": {"epochs": 40, "batch_size": 128},
     "fashion": {"n_train": 6000, "n_test": 2000, "epochs": 15, "batch_size": 256},
+    "fashion-semi": {"n_train": 6000, "n_test": 2000, "epochs": 15, "batch_size": 256,
+                     "label_fractions": (0.01, 0.05, 0.1)},
 }
 QUICK = {
     "pinwheel": {"n_per_arm": 300, "n_test_per_arm": 100, "epochs": 30, "batch_size": 256},
@@ -48,11 +51,21 @@ TARGETS = [
 ]
 
 
+def semi_supervised_methods():
+    """name -> (GraphMoEClassifier arguments, trained on the labelled rows only?)."""
+    return {
+        "graphmoe": ({"gate": "graph"}, False),
+        "labelled-only": ({"gate": "graph"}, True),
+        "dfcp": ({"gate": "dfcp"}, False),
+    }
+
+
 def regression_methods():
     """name -> GraphMoERegressor arguments (``n_experts`` and sizes are added per task)."""
     return {
         "graphmoe": {"gate": "graph"},
         "graphmoe-gnn": {"gate": "graph", "expert": "gnn"},
+        "graphmoe-hme": {"gate": "graph", "hierarchical": True},
         "graphmoe-dmvae": {"gate": "dmvae"},
         "dvmoe": {"gate": "dmvae", "gate_params": {"init": "none"}},
         "softmax": {"gate": "softmax"},
@@ -132,8 +145,9 @@ def _estimator(kind, params, n_groups, n_features, n_outputs, settings, seed):
         params.update(n_experts=1, hidden_dims=(h, h))
     elif params["gate"] not in ("oracle", "labels"):
         params["n_experts"] = n_groups
-    if params["gate"] == "dmvae":
-        params["gate_params"] = {**settings.get("dmvae", {}), **params.get("gate_params", {})}
+    if params["gate"] == "dmvae" or params.get("hierarchical"):  # learned, distilled gates
+        params["gate_params"] = {**settings.get("gate_params", {}),
+                                 **params.get("gate_params", {})}
     cls = GraphMoERegressor if kind == "regression" else GraphMoEClassifier
     return cls(epochs=settings["epochs"], batch_size=settings["batch_size"],
                learning_rate=1e-2 if kind == "regression" else 5e-3, random_state=seed,
@@ -143,7 +157,7 @@ def _estimator(kind, params, n_groups, n_features, n_outputs, settings, seed):
 # ----------------------------------------------------------------------- runs
 def _run_method(task, name, params, data, kind, settings, seed):
     X, y, groups, Xt, yt, groups_t = data
-    n_groups = len(np.unique(groups))
+    n_groups = len(np.unique(yt if kind == "classification" else groups))
     n_outputs = 1 if kind == "regression" else n_groups
     row = {"task": task, "method": name, "seed": seed, "n_train": len(X), "n_test": len(Xt)}
     try:
@@ -182,6 +196,32 @@ def _task_runs(task, settings, methods, kind, seeds, verbose):
             shown = f"{row['score']:.5g}" if row["status"] == "ok" else row["error"]
             print(f"  {task:11s} {name:15s} seed {seed}: {shown}", flush=True)
     return rows, models, data_cache.get(seeds[0])
+
+
+def _semi_supervised_runs(settings, seeds, verbose):
+    """Fashion-MNIST with a fraction of the labels: y = -1 marks the unlabelled rows."""
+    rows = []
+    jobs = [(seed, frac, name) for seed in seeds for frac in settings["label_fractions"]
+            for name in semi_supervised_methods()]
+    for seed, frac, name in progress(jobs, verbose=verbose, desc="moe fashion-semi"):
+        X, y, Xt, yt = _classification_data("fashion", settings, seed)
+        rng = np.random.default_rng(seed)
+        labelled = np.zeros(len(y), dtype=bool)
+        for c in np.unique(y):  # the same fraction of every class, at least one label each
+            idx = np.flatnonzero(y == c)
+            labelled[rng.choice(idx, max(1, int(round(frac * len(idx)))), replace=False)] = True
+        params, labelled_only = semi_supervised_methods()[name]
+        y_semi = np.where(labelled, y, -1)
+        Xf, yf = (X[labelled], y[labelled]) if labelled_only else (X, y_semi)
+        data = (Xf, yf, yf, Xt, yt, yt)
+        row = _run_method(f"fashion-semi {frac:.0%}", name, params, data, "classification",
+                          settings, seed)
+        row.pop("model", None)
+        rows.append({**row, "label_fraction": frac})
+        if verbose:
+            shown = f"{row['score']:.4f}" if row["status"] == "ok" else row["error"]
+            print(f"  fashion-semi {frac:.0%} {name:14s} seed {seed}: {shown}", flush=True)
+    return rows
 
 
 def summarize(results):
@@ -235,6 +275,9 @@ def run_moe_benchmark(out_dir, quick=False, seeds=(0, 1, 2), verbose=True, tasks
     seeds = tuple(seeds)[:1] if quick else tuple(seeds)
     rows, pictures = [], {}
     for task in tasks or list(config):
+        if task == "fashion-semi":
+            rows += _semi_supervised_runs(config[task], seeds, verbose)
+            continue
         kind = "regression" if task in ("pinwheel", "interleaved") else "classification"
         roster = regression_methods() if kind == "regression" else classification_methods()
         names = methods or (QUICK_METHODS if quick else list(roster))

@@ -198,8 +198,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         hierarchy = ClusterHierarchy(tree.parent, tree.lambda_birth, tree.stability, point_node,
                                      selected, graph=self.graph_, point_lambda=tree.point_lambda)
         clustered = np.flatnonzero(labels >= 0)
-        inside = np.array([hierarchy.is_ancestor(selected[labels[i]], point_node[i])
-                           for i in clustered], dtype=bool)
+        inside = hierarchy.is_ancestor(selected[labels[clustered]], point_node[clustered])
         if clustered.size and not inside.all():
             moved = clustered[~inside]
             point_node[moved] = selected[labels[moved]]

@@ -10,8 +10,9 @@ MST edge). This module computes that merge order; the caller turns it into a
 linkage matrix and condensed tree like any other.
 
 The Gini index ``sum_{i<j} |s_i - s_j| / ((k - 1) n)`` is updated in
-O(distinct sizes) per merge (at most ``sqrt(2 n)`` of them), so the whole
-order costs O(n sqrt n) plus the scans for smallest-cluster edges.
+O(distinct sizes) per merge (at most ``sqrt(2 n)`` of them), and the edges
+touching a smallest cluster are re-listed only when the smallest size grows,
+so the whole order costs O(n sqrt n) at worst.
 """
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ def _change_count(v, delta, distinct, position, n_distinct, count):
 
 
 @njit(cache=True)
+def _touches_size(parent, size, u, v, e, target):
+    return size[_find(parent, u[e])] == target or size[_find(parent, v[e])] == target
+
+
+@njit(cache=True)
 def _genie_order(u, v, n, gini_threshold):
     m = u.shape[0]
     parent = np.arange(n)
@@ -74,21 +80,28 @@ def _genie_order(u, v, n, gini_threshold):
     position[1] = 0
     n_distinct = 1
     numer = 0.0
-    k = n
     smallest = 1
     used = np.zeros(m, dtype=np.bool_)
     order = np.empty(m, dtype=np.int64)
     first = 0
     gini = 0.0
+    # Candidates for the constrained merge: unused edges touching a cluster of the
+    # smallest size, by weight. Clusters of that size only disappear until the
+    # smallest size grows, so the list is rebuilt only then (O(n) per distinct size).
+    cand = np.empty(m, dtype=np.int64)
+    n_cand, p, cand_size = 0, 0, -1
     for step in range(m):
         e = first
         if gini > gini_threshold:
-            e = first
-            while e < m:
-                if not used[e] and (size[_find(parent, u[e])] == smallest
-                                    or size[_find(parent, v[e])] == smallest):
-                    break
-                e += 1
+            if cand_size != smallest:
+                n_cand, p, cand_size = 0, 0, smallest
+                for f in range(first, m):
+                    if not used[f] and _touches_size(parent, size, u, v, f, smallest):
+                        cand[n_cand] = f
+                        n_cand += 1
+            while used[cand[p]] or not _touches_size(parent, size, u, v, cand[p], smallest):
+                p += 1
+            e = cand[p]
         used[e] = True
         order[step] = e
         while first < m and used[first]:
@@ -103,7 +116,7 @@ def _genie_order(u, v, n, gini_threshold):
         n_distinct = _change_count(a + b, 1, distinct, position, n_distinct, count)
         parent[ra] = rb
         size[rb] = a + b
-        k -= 1
+        k = n - 1 - step
         gini = numer / ((k - 1) * n) if k > 1 else 0.0
         while smallest <= n and count[smallest] == 0:
             smallest += 1

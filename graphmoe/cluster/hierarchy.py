@@ -136,8 +136,10 @@ class ClusterHierarchy:
         return d
 
     def is_ancestor(self, a, b):
-        """Whether node ``a`` is ``b`` or an ancestor of ``b``."""
-        return bool(self._tin[a] <= self._tin[b] < self._tout[a])
+        """Whether node ``a`` is ``b`` or an ancestor of ``b`` (element-wise for arrays)."""
+        a, b = np.asarray(a), np.asarray(b)
+        result = (self._tin[a] <= self._tin[b]) & (self._tin[b] < self._tout[a])
+        return bool(result) if result.ndim == 0 else result
 
     def _check_node(self, node):
         if not (0 <= int(node) < self.n_nodes):

@@ -37,7 +37,10 @@ class TrainingHistory(dict):
 
 @contextmanager
 def _torch_threads(num_threads):
-    previous = set_torch_threads(num_threads)
+    # None leaves torch's own setting alone: the user's torch.set_num_threads is respected.
+    previous = torch.get_num_threads()
+    if num_threads is not None:
+        set_torch_threads(num_threads)
     try:
         yield
     finally:

@@ -76,7 +76,8 @@ class AutoEncoder(BaseEmbedder):
         Epochs without improvement of the held-out loss before stopping.
     device : {"cpu", "cuda", "auto"}, default="cpu"
     num_threads : int or None, default=None
-        torch intra-op threads during fit (``None``: all cores available).
+        torch intra-op threads during fit (``None``: keep torch's current setting,
+        see ``torch.set_num_threads``). Small networks train fastest on one thread.
     random_state : int, RandomState or None, default=None
     verbose : bool, default=False
         Show a progress bar with the loss.

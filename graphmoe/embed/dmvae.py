@@ -6,14 +6,16 @@ Training has four phases:
 2. a partition of the pretrained codes (``init``: Gaussian mixture or
    connectivity clustering) sets the prior means/variances;
 3. the categorical encoder q(c|x) is fitted to that partition by
-   cross-entropy (``_DISTILL_EPOCHS`` epochs), so that the ELBO starts from a
+   cross-entropy (until it agrees on 99% of the rows, at most ``_DISTILL_EPOCHS``), so that the ELBO starts from a
    sensible assignment instead of a uniform one, which otherwise tends to
    collapse onto a few components;
 4. the negative ELBO (plus the graph terms) is minimised with the
    Gumbel-softmax temperature annealed as
    ``tau(e) = max(min_temperature, temperature * exp(-r e))`` with ``r``
    chosen so that ``tau`` reaches ``min_temperature`` halfway through
-   ``epochs`` (the exponential schedule of Jang et al. 2017).
+   ``epochs`` (the exponential schedule of Jang et al. 2017). For the first
+   ``_HOLD_FRACTION`` of the epochs q(c|x) is held fixed (no gradient), so the
+   Gaussian encoder can first gather each group around its component.
 """
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ from .vade import VaDE
 
 __all__ = ["DMVAE", "temperature_schedule"]
 
-_DISTILL_EPOCHS = 20
+_DISTILL_EPOCHS = 100
+_DISTILL_ACCURACY = 0.99
 _HOLD_FRACTION = 0.2
 
 
@@ -153,6 +156,9 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
         X_t = torch.from_numpy(X).to(self.device_)
         y_t = torch.as_tensor(labels, dtype=torch.long, device=self.device_)
         for _ in range(_DISTILL_EPOCHS):
+            with torch.no_grad():
+                if (net(X_t).argmax(dim=1) == y_t).float().mean() >= _DISTILL_ACCURACY:
+                    break
             order = self._rng.permutation(len(X))
             for start in range(0, len(X), self.batch_size):
                 batch = order[start:start + self.batch_size]
@@ -164,15 +170,17 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
     def _loss(self, x, x_pos):
         m = self.module_
         out = m(x, temperature=self.temperature_)
-        if getattr(self, "_hold_assignments", False) and m.training:
+        hold = getattr(self, "_hold_assignments", False) and m.training
+        if hold:
             out = out._replace(logits=out.logits.detach(), c=out.c.detach())
         loss, terms = m.elbo_loss(x, out)
         if x_pos is not None:
             mu_pos = m.encode(x_pos)[0]
-            graph = (umap_contrastive_loss(out.mu, mu_pos)
-                     + assignment_agreement_loss(torch.softmax(out.logits, dim=1),
-                                                 torch.softmax(m.categorical_logits(x_pos),
-                                                               dim=1)))
+            graph = umap_contrastive_loss(out.mu, mu_pos)
+            if not hold:
+                graph = graph + assignment_agreement_loss(
+                    torch.softmax(out.logits, dim=1),
+                    torch.softmax(m.categorical_logits(x_pos), dim=1))
             terms["graph"] = graph.detach()
             loss = loss + self.graph_weight * graph
         return loss, terms

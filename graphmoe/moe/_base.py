@@ -23,8 +23,8 @@ from .training import MoEData, predict_batches, reseed_collapsed, train_epochs
 __all__ = ["BaseGraphMoE"]
 
 
-def _tensor(a, dtype=torch.float32):
-    return None if a is None else torch.as_tensor(np.asarray(a), dtype=dtype)
+def _tensor(a, dtype=torch.float32, device="cpu"):
+    return None if a is None else torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
 
 
 class BaseGraphMoE(BaseEstimator):
@@ -37,6 +37,7 @@ class BaseGraphMoE(BaseEstimator):
         "gate": [StrOptions(set(GATES))],
         "n_experts": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "top_k": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hierarchical": ["boolean"],
         "halo": [Interval(numbers.Integral, 0, None, closed="left")],
         "hidden_dims": ["array-like"],
         "hops": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -61,7 +62,8 @@ class BaseGraphMoE(BaseEstimator):
     _task = None  # "regression" | "classification", set by subclasses
 
     def __init__(self, embedder=None, clustering=None, expert="mlp", gate="graph",
-                 n_experts=None, top_k=2, halo=1, hidden_dims=(32, 32), hops=1, conv="sage",
+                 n_experts=None, top_k=2, hierarchical=False, halo=1, hidden_dims=(32, 32),
+                 hops=1, conv="sage",
                  gate_params=None, epochs=60, recluster_every=None, batch_size=256,
                  learning_rate=5e-3, weight_decay=0.0, expert_loss_coef=1.0,
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
@@ -73,6 +75,7 @@ class BaseGraphMoE(BaseEstimator):
         self.gate = gate
         self.n_experts = n_experts
         self.top_k = top_k
+        self.hierarchical = hierarchical
         self.halo = halo
         self.hidden_dims = hidden_dims
         self.hops = hops
@@ -112,15 +115,16 @@ class BaseGraphMoE(BaseEstimator):
         return {"hidden_dim": int(tuple(self.hidden_dims)[0]), "hops": self.hops,
                 "conv": self.conv}
 
-    def _data(self, X, groups=None, fit=False):
+    def _data(self, X, groups=None):
         """MoEData of new inputs (no targets); kNN attachment for GNN experts."""
-        Xs, G = self._embed(X, fit)
+        Xs, G = self._embed(X, fit=False)
         prior = None if self.gate_.trainable else self.gate_.prior_proba(G, groups)
         neighbors = None
         if self.expert == "gnn":
             neighbors = self.knn_.kneighbors(G)[1]
-        return MoEData(_tensor(Xs), _tensor(G), None, _tensor(prior),
-                       _tensor(neighbors, torch.long))
+        dev = self.device
+        return MoEData(_tensor(Xs, device=dev), _tensor(G, device=dev), None,
+                       _tensor(prior, device=dev), _tensor(neighbors, torch.long, dev))
 
     # --------------------------------------------------------------------- fit
     def _fit(self, X, target, groups):
@@ -150,10 +154,14 @@ class BaseGraphMoE(BaseEstimator):
         self._build_gate(G, groups, rng)
         experts = _setup.make_experts(self.expert, self.gate_.n_experts, Xs.shape[1],
                                       self._n_outputs, self._expert_params())
-        self.module_ = GraphMoE(experts, self.gate_, top_k=self.top_k, task=self._task)
-        self.train_x_ = _tensor(Xs) if self.expert == "gnn" else None
-        self._train_data = MoEData(_tensor(Xs), _tensor(G), target, None,
-                                   _tensor(self.knn_.indices_, torch.long)
+        # gates are fitted (distilled) on the CPU, then everything moves to ``device``
+        self.module_ = GraphMoE(experts, self.gate_, top_k=self.top_k,
+                                task=self._task).to(self.device)
+        dev = self.device
+        self.train_x_ = _tensor(Xs, device=dev) if self.expert == "gnn" else None
+        self._train_data = MoEData(_tensor(Xs, device=dev), _tensor(G, device=dev),
+                                   target.to(dev), None,
+                                   _tensor(self.knn_.indices_, torch.long, dev)
                                    if self.expert == "gnn" else None)
         self._train_loop(rng)
         del self._train_data
@@ -184,7 +192,8 @@ class BaseGraphMoE(BaseEstimator):
         if self.clustering_ is not None:
             n_experts = max(1, int(self.clustering_.n_clusters_))
         self.gate_ = _setup.make_gate(self.gate, in_features=G.shape[1], n_experts=n_experts,
-                                      clustering=self.clustering_, gate_params=self.gate_params)
+                                      clustering=self.clustering_, gate_params=self.gate_params,
+                                      hierarchical=self.hierarchical)
         membership = None if self.clustering_ is None else cluster_proba(self.clustering_)
         self.gate_.fit(G, membership=membership, groups=groups,
                        random_state=int(rng.randint(2**31 - 1)))
@@ -194,8 +203,13 @@ class BaseGraphMoE(BaseEstimator):
         self._membership = membership
 
     @property
+    def _uses_hierarchy(self):
+        """Whether the experts' member + halo weights come from the clustering (not DVMoE)."""
+        return self.clustering_ is not None and getattr(self.gate_, "init", "") != "none"
+
+    @property
     def _coefs(self):
-        return {"expert": self.expert_loss_coef if self.clustering_ is not None else 0.0,
+        return {"expert": self.expert_loss_coef if self._uses_hierarchy else 0.0,
                 "load_balance": self.load_balance_loss_coef if self.gate_.trainable else 0.0,
                 "entropy": self.entropy_loss_coef if self.gate_.trainable else 0.0,
                 "gate": self.gate_loss_coef if self.gate_.trainable else 0.0}
@@ -204,11 +218,12 @@ class BaseGraphMoE(BaseEstimator):
         """Priors and members + halo weights of the current gate and clustering."""
         prior = self.gate_.train_prior_
         weights = None
-        if self.clustering_ is not None:
+        if self._uses_hierarchy:
             membership = self._membership[:, self.cluster_of_expert_]
             weights = _setup.halo_weights(membership, self.clustering_.graph_, self.halo)
-        self._train_data = self._train_data._replace(prior=_tensor(prior),
-                                                     expert_weights=_tensor(weights))
+        self._train_data = self._train_data._replace(
+            prior=_tensor(prior, device=self.device),
+            expert_weights=_tensor(weights, device=self.device))
 
     def _train_loop(self, rng):
         every = self.recluster_every or self.epochs
@@ -231,7 +246,8 @@ class BaseGraphMoE(BaseEstimator):
     def _context(self):
         if self.expert != "gnn":
             return None
-        return NeighborhoodContext(self.train_x_, _tensor(self.knn_.indices_, torch.long))
+        return NeighborhoodContext(self.train_x_,
+                                   _tensor(self.knn_.indices_, torch.long, self.device))
 
     def _recluster(self, expert_of_point, rng, epoch):
         """Re-embed with the gate, re-cluster, and match the new clusters to the experts."""
@@ -262,9 +278,11 @@ class BaseGraphMoE(BaseEstimator):
         # only a learned gate has an embedding to re-cluster on (the DMVAE's latent mean)
         self.gate_.resize(match.kept, len(experts))
         self.gate_.distill_epochs = max(1, self.gate_.distill_epochs // 3)
-        self.gate_.fit(G.numpy(), membership=self._membership[:, match.cluster_of_expert],
+        self.gate_.cpu()
+        self.gate_.fit(G.cpu().numpy(), membership=self._membership[:, match.cluster_of_expert],
                        random_state=int(rng.randint(2**31 - 1)))
-        self.module_ = GraphMoE(experts, self.gate_, top_k=self.top_k, task=self._task)
+        self.module_ = GraphMoE(experts, self.gate_, top_k=self.top_k,
+                                task=self._task).to(self.device)
         self.history_.append({
             "epoch": epoch, "event": "recluster", "n_clusters": n_new,
             "kept": match.kept.tolist(), "retired": match.retired.tolist(),

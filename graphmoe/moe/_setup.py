@@ -51,9 +51,16 @@ def make_clustering(clustering, n_experts, n_samples, random_state):
                                   random_state=random_state, **sizes)
 
 
-def make_gate(gate, *, in_features, n_experts, clustering, gate_params):
+def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarchical=False):
     """Instantiate the gate named ``gate`` (not yet fitted)."""
     params = dict(gate_params or {})
+    if hierarchical:
+        if gate != "graph":
+            raise ValueError(f"hierarchical=True needs gate='graph', got gate={gate!r}.")
+        hierarchy = clustering.hierarchy_
+        leaves = np.asarray(hierarchy.cluster_nodes) if clustering.n_clusters_ > 0 \
+            else np.array([hierarchy.root])
+        return G.HierarchicalGate(in_features, hierarchy, leaves, **params)
     if gate == "graph":
         return G.GraphGate(clustering, **params)
     if gate == "dmvae":

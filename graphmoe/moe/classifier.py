@@ -47,7 +47,8 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
     }
 
     def __init__(self, embedder=None, clustering=None, expert="mlp", gate="graph",
-                 n_experts=None, top_k=2, halo=1, hidden_dims=(32, 32), hops=1, conv="sage",
+                 n_experts=None, top_k=2, hierarchical=False, halo=1, hidden_dims=(32, 32),
+                 hops=1, conv="sage",
                  gate_params=None, epochs=60, recluster_every=None, batch_size=256,
                  learning_rate=5e-3, weight_decay=0.0, expert_loss_coef=1.0,
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
@@ -55,7 +56,8 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
                  verbose=False, pseudo_label_threshold=0.9, unlabeled=-1):
         super().__init__(
             embedder=embedder, clustering=clustering, expert=expert, gate=gate,
-            n_experts=n_experts, top_k=top_k, halo=halo, hidden_dims=hidden_dims, hops=hops,
+            n_experts=n_experts, top_k=top_k, hierarchical=hierarchical, halo=halo,
+            hidden_dims=hidden_dims, hops=hops,
             conv=conv, gate_params=gate_params, epochs=epochs, recluster_every=recluster_every,
             batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
             expert_loss_coef=expert_loss_coef, load_balance_loss_coef=load_balance_loss_coef,
@@ -66,7 +68,7 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
         self.unlabeled = unlabeled
 
     def fit(self, X, y, groups=None):
-        """Fit to ``X (n, d)`` and class labels ``y (n,)``; ``y == unlabeled`` marks unlabelled rows."""
+        """Fit to ``X (n, d)`` and labels ``y (n,)``; ``y == unlabeled`` marks unlabelled rows."""
         self._validate_params()
         X = self._check_fit_input(X, y)
         y = np.asarray(y)

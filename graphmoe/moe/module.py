@@ -105,7 +105,8 @@ class GraphMoE(nn.Module):
             output = output.index_add(0, rows, w_route[rows, None] * out)
             if expert_weights is not None and target is not None:
                 w = expert_weights[rows, e]
-                expert_loss = expert_loss + (w * task_loss(out, target[rows], self.task, "none")).sum()
+                per_row = task_loss(out, target[rows], self.task, "none")
+                expert_loss = expert_loss + (w * per_row).sum()
                 expert_mass = expert_mass + w.sum()
         aux = {
             "load_balance": load_balance_loss(probs, indices[:, 0]),

@@ -39,12 +39,18 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
         Unfitted; cloned and fitted on the embedding. Default:
         ``ConnectivityClustering(method="mst", n_clusters=n_experts)``.
     expert : {"mlp", "gnn"}, default="mlp"
-    gate : {"graph", "dmvae", "softmax", "kmeans", "gmm", "labels", "oracle", "dfcp"}, default="graph"
+    gate : str, default="graph"
+        One of "graph", "dmvae", "softmax", "kmeans", "gmm", "labels",
+        "oracle", "dfcp" (see :mod:`graphmoe.nn.gates`).
         "labels" and "oracle" need ``groups`` at fit ("oracle" also at predict).
     n_experts : int, optional
         Required by the centroid and softmax gates; for graph gates it sets
         the number of MST clusters of the default clustering.
     top_k : int, default=2
+    hierarchical : bool, default=False
+        With ``gate="graph"``: replace the flat graph routing by a learned
+        softmax at every internal node of the cluster tree (a hierarchical
+        mixture of experts, coarse to fine), distilled from the graph routing.
     halo : int, default=1
         Graph hops around an expert's members it also trains on, weighted by
         their soft membership.

@@ -109,7 +109,7 @@ def reseed_collapsed(model, probs, threshold, rng, history, epoch):
             for p in model.experts[e].parameters():  # break the symmetry with the donor
                 scale = 1e-2 * (p.std().item() if p.numel() > 1 else abs(p.item()))
                 p.add_(scale * torch.as_tensor(rng.standard_normal(tuple(p.shape)),
-                                               dtype=p.dtype))
+                                               dtype=p.dtype, device=p.device))
             if hasattr(gate, "reseed_expert"):
                 gate.reseed_expert(int(e), donor)
             action = f"re-seeded from expert {donor}"

@@ -78,6 +78,15 @@ def test_fit_is_reproducible():
     np.testing.assert_array_equal(a, b)
 
 
+def test_hierarchical_gate_routes_like_the_hierarchy():
+    X, y, arm, Xt, yt, _ = _spiral_task(80, seed=4, kind="pinwheel")
+    model = GraphMoERegressor(hierarchical=True, n_experts=5, **FAST).fit(X, y)
+    assert type(model.gate_).__name__ == "HierarchicalGate"
+    served = model.cluster_of_expert_[model.route(X)[0][:, 0]]
+    assert (served == model.clustering_.labels_).mean() > 0.95
+    assert np.mean((model.predict(Xt) - yt) ** 2) < 0.05 * np.var(yt)
+
+
 def test_oracle_and_label_gates_use_groups():
     X, y, arm, Xt, yt, armt = _spiral_task(60, seed=1, kind="pinwheel")
     oracle = GraphMoERegressor(gate="oracle", epochs=40, random_state=0, **ONE)
@@ -148,6 +157,8 @@ def test_bad_input_is_named():
                                                                   X[:, 0])
     with pytest.raises(ValueError, match="gate"):
         GraphMoERegressor(gate="centroid", **ONE).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="hierarchical=True needs gate='graph'"):
+        GraphMoERegressor(gate="dmvae", hierarchical=True, **ONE).fit(X, X[:, 0])
     with pytest.raises(NotFittedError):
         GraphMoERegressor().predict(X)
     with pytest.raises(NotFittedError):

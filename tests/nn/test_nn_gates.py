@@ -5,8 +5,9 @@ import torch
 
 from graphmoe.cluster import ConnectivityClustering
 from graphmoe.datasets import make_pinwheel_spirals
-from graphmoe.nn.gates import (DFCPGate, DMVAEGate, GMMGate, GraphGate, KMeansGate, LabelsGate,
-                               OracleGate, SoftmaxGate, cluster_proba)
+from graphmoe.nn.gates import (DFCPGate, DMVAEGate, GMMGate, GraphGate, HierarchicalGate,
+                               KMeansGate, LabelsGate, OracleGate, SoftmaxGate, cluster_proba,
+                               expert_tree)
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +120,23 @@ def test_gates_name_missing_groups(spirals):
         oracle.prior_proba(X)
     with pytest.raises(ValueError, match="not seen at fit"):
         oracle.prior_proba(X[:2], groups=[0, 7])
+
+
+def test_hierarchical_gate_multiplies_node_choices_along_the_tree(spirals):
+    X, _ = spirals
+    cc = ConnectivityClustering(method="mst", n_clusters=3, random_state=0).fit(X)
+    hierarchy = cc.hierarchy_
+    leaves = np.asarray(hierarchy.cluster_nodes)
+    internal, routes = expert_tree(hierarchy, leaves)
+    # every expert's route starts at the coarsest split and each split has >= 2 branches
+    assert all(len(children) >= 2 for _, children in internal)
+    assert all(len(route) >= 1 for route in routes) and len(routes) == 3
+    torch.manual_seed(0)
+    M = cluster_proba(cc)
+    gate = HierarchicalGate(2, hierarchy, leaves, hidden_dims=(16,), distill_epochs=40)
+    gate.fit(X, membership=M, random_state=0)
+    with torch.no_grad():
+        probs = gate(torch.as_tensor(X, dtype=torch.float32)).probs
+    torch.testing.assert_close(probs.sum(1), torch.ones(len(X)))
+    assert (probs.argmax(1).numpy() == M.argmax(1)).mean() > 0.9
+    assert "internal_nodes=" in repr(gate)

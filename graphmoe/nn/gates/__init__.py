@@ -12,12 +12,17 @@ labels     given group labels (kNN vote for new points)            no
 oracle     the true groups, also at prediction                     no
 dfcp       k-means + kNN refinement of uncertain points            no
 =========  ======================================================  =========
+
+``HierarchicalGate`` (``hierarchical=True`` with the graph gate) puts a
+softmax at each internal node of the cluster tree, distilled from the graph
+routing: a hierarchical mixture of experts, coarse to fine.
 """
 from .base import Gate, GateOutput
 from .dfcp import DFCPGate
 from .dmvae import DMVAEGate
 from .gmm import GMMGate
 from .graph import GraphGate, cluster_proba
+from .hierarchical import HierarchicalGate, expert_tree
 from .kmeans import KMeansGate
 from .labels import LabelsGate
 from .oracle import OracleGate
@@ -26,4 +31,5 @@ from .softmax import SoftmaxGate
 GATES = ("graph", "dmvae", "softmax", "kmeans", "gmm", "labels", "oracle", "dfcp")
 
 __all__ = ["Gate", "GateOutput", "GraphGate", "DMVAEGate", "SoftmaxGate", "KMeansGate",
-           "GMMGate", "LabelsGate", "OracleGate", "DFCPGate", "GATES", "cluster_proba"]
+           "GMMGate", "LabelsGate", "OracleGate", "DFCPGate", "HierarchicalGate", "GATES",
+           "cluster_proba", "expert_tree"]

@@ -80,7 +80,8 @@ class Gate(nn.Module):
 
     def forward(self, z, prior=None):
         if prior is None:
-            raise ValueError(f"{type(self).__name__} is a fixed router: pass its prior probabilities.")
+            raise ValueError(f"{type(self).__name__} is a fixed router: pass its prior "
+                             f"probabilities.")
         return GateOutput(prior, z.new_zeros(()))
 
     def embedding(self, z):
