@@ -29,8 +29,8 @@ def _methods(k, seed):
     return {
         "graphmoe hdbscan": lambda X: ConnectivityClustering("hdbscan", random_state=seed)
         .fit(X).labels_,
-        "graphmoe mst (k given)": lambda X: ConnectivityClustering("mst", n_clusters=k,
-                                                                   random_state=seed).fit(X).labels_,
+        "graphmoe mst (k given)": lambda X: ConnectivityClustering(
+            "mst", n_clusters=k, random_state=seed).fit(X).labels_,
         "graphmoe mst auto": lambda X: ConnectivityClustering("mst", random_state=seed)
         .fit(X).labels_,
         "k-means": lambda X: KMeans(k, n_init=4, random_state=seed).fit_predict(X),

@@ -1,6 +1,7 @@
 """Wall time and ARI at scale: Fashion-MNIST raw pixels (up to 70,000 x 784).
 
-    .venv/bin/python benchmarks/cluster_scale.py --n 70000 [--library-n 10000] [--library-timeout 600]
+    .venv/bin/python benchmarks/cluster_scale.py --n 70000 [--library-n 10000]
+        [--library-timeout 600]
 
 graphmoe runs on --n points (pynndescent kNN graph via backend="auto"); the
 hdbscan library (boruvka_balltree, its default for this data) runs on

@@ -121,7 +121,8 @@ def _cmd_bench(args):
     elif args.what == "moe":
         from .bench.moe import run_moe_benchmark
 
-        table = run_moe_benchmark(args.out, quick=args.quick, verbose=not args.quiet)
+        table = run_moe_benchmark(args.out, quick=args.quick, seeds=tuple(args.seeds),
+                                  verbose=not args.quiet)
         print(table.to_string(index=False, max_rows=40))
     else:
         from .bench.embed import run_embed_benchmark
@@ -198,6 +199,9 @@ def _add_bench(sub):
     for name, helptext in (("moe", "GraphMoE vs dense, softmax, k-means, GMM, DMVAE gates"),
                            ("embed", "AutoEncoder, VAE, VaDE, DMVAE embeddings")):
         p = what.add_parser(name, help=helptext, description=helptext + ".")
+        if name == "moe":
+            p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S",
+                           help="random seeds, one run each (default: 0 1 2)")
         _add_common(p, f"runs/bench-{name}")
 
 

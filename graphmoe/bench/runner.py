@@ -90,7 +90,8 @@ def run_one(dataset, method, mode, random_state=0):
 def _run_scored(row, dataset, method, k, random_state):
     n = dataset.X.shape[0]
     try:
-        labels, elapsed, peak = _measured(method, dataset.X, k, random_state)
+        (labels, info), elapsed, peak = _measured(method, dataset.X, k, random_state)
+        elapsed += float(info.get("charged_s", 0.0))
         if labels.shape != (n,):
             raise ValueError(f"returned labels of shape {labels.shape}, expected ({n},)")
         scores = score_partition(labels, dataset.labels, noise_label=dataset.noise_label)

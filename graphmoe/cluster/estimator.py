@@ -42,10 +42,13 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         ``"mst"``: the same tree cut into clusters that cover every sample
         (each non-core sample joins the cluster it reaches first along the MST).
     n_clusters : int or None, default=None
-        None: the number comes from the tree by excess of mass (HDBSCAN's
-        stability). An int: the antichain of that many clusters with the
-        largest total stability (fewer, with a warning, if the tree cannot
-        split that far).
+        None: the number comes from the tree; ``"hdbscan"`` by excess of mass
+        (HDBSCAN's stability), ``"mst"`` at the largest relative drop of the
+        split distances among the first 10 splits (so at most 10 clusters; see
+        ``mst_segment.largest_gap_n_clusters``). An int: ``"hdbscan"`` takes
+        the antichain of that many clusters with the largest total stability,
+        ``"mst"`` undoes the last ``n_clusters - 1`` merges; fewer clusters,
+        with a warning, if the tree cannot split that far.
     min_cluster_size : int, default=15
         A split counts only if both sides hold at least this many samples.
     min_samples : int or None, default=None

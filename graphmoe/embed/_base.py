@@ -124,7 +124,10 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             self.scale_ = np.ones(X.shape[1])
 
     def _scale(self, X):
-        return ((X - self.mean_) / self.scale_).astype(np.float32)
+        return self._scaled64(X).astype(np.float32)
+
+    def _scaled64(self, X):
+        return (X - self.mean_) / self.scale_
 
     # -- the training loop ---------------------------------------------------------------
     def _split(self, n):
@@ -218,29 +221,42 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     # -- inference -----------------------------------------------------------------------
     def _check_input(self, X):
         check_is_fitted(self, "module_")
-        X = check_data(X, estimator=self, min_samples=1)
-        check_features(X, self.n_features_in_)
+        try:
+            X = check_data(X, estimator=self, min_samples=1)
+        except ValueError as err:
+            if "got 1-D" not in str(err):
+                raise
+            # sklearn's convention (and its estimator checks) name the fix this way
+            raise ValueError(f"{err} Reshape your data accordingly.") from None
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input.")
         if self.likelihood_ == "bernoulli":
             choose_likelihood(X, "bernoulli")
         return X
 
     @torch.no_grad()
     def _batched(self, fn, X):
-        """Apply ``fn`` to float32 tensors of ``X`` in batches; numpy float64 output(s)."""
-        self.module_.eval()
+        """``fn(module, x)`` over ``X`` in batches; numpy float64 output(s).
+
+        Inference runs on a float64 copy of the module: float32 matrix products
+        differ in the last bits with the batch size, and a row's code should not
+        depend on which other rows it is transformed with.
+        """
+        module = copy.deepcopy(self.module_).double().eval()
         outs = []
         for start in range(0, len(X), _INFERENCE_BATCH):
-            xb = torch.from_numpy(np.ascontiguousarray(X[start:start + _INFERENCE_BATCH]))
-            res = fn(xb.to(self.device_))
+            xb = torch.from_numpy(np.asarray(X[start:start + _INFERENCE_BATCH], dtype=np.float64))
+            res = fn(module, xb.to(self.device_))
             res = res if isinstance(res, tuple) else (res,)
-            outs.append([r.detach().cpu().numpy().astype(np.float64) for r in res])
+            outs.append([r.detach().cpu().numpy() for r in res])
         merged = tuple(np.concatenate(parts) for parts in zip(*outs))
         return merged if len(merged) > 1 else merged[0]
 
     def transform(self, X):
         """The mean code of each row; (n_samples, n_components)."""
         X = self._check_input(X)
-        return self._batched(self._encode_mean, self._scale(X))
+        return self._batched(self._encode_mean, self._scaled64(X))
 
     def inverse_transform(self, X):
         """Decode codes of shape (n_samples, n_components) back to data space (the mean)."""
@@ -248,8 +264,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         Z = check_data(X, name="codes", estimator=self, min_samples=1)
         check_features(Z, self.n_components, name="codes")
         X_hat = self._batched(
-            lambda z: mean_from_output(self.module_.decode(z), self.likelihood_),
-            Z.astype(np.float32))
+            lambda module, z: mean_from_output(module.decode(z), self.likelihood_), Z)
         return X_hat * self.scale_ + self.mean_
 
     def score(self, X, y=None):

@@ -66,8 +66,10 @@ class AutoEncoder(BaseEmbedder):
     batch_size : int, default=256
     learning_rate : float, default=1e-3
         Adam step size.
-    graph_weight : float, default=0.0
-        Weight of the kNN-preserving term (0 switches it off).
+    graph_weight : float, default=5.0
+        Weight of the kNN-preserving term (0 switches it off). The default was
+        chosen on sklearn digits, where it lifts MST-cut ARI on a 10-D AE code
+        from 0.75 to 0.88 at a small cost in reconstruction (see the benchmark).
     n_neighbors : int, default=10
         Neighbours per point in the input kNN graph used by the graph term.
     validation_fraction : float, default=0.1
@@ -104,7 +106,7 @@ class AutoEncoder(BaseEmbedder):
     """
 
     def __init__(self, n_components=10, *, hidden_dims=None, likelihood="auto", epochs=100,
-                 batch_size=256, learning_rate=1e-3, graph_weight=0.0, n_neighbors=10,
+                 batch_size=256, learning_rate=1e-3, graph_weight=5.0, n_neighbors=10,
                  validation_fraction=0.1, patience=10, device="cpu", num_threads=None,
                  random_state=None, verbose=False):
         self.n_components = n_components
@@ -125,8 +127,8 @@ class AutoEncoder(BaseEmbedder):
     def _build_module(self):
         return AutoEncoderModule(self.n_features_in_, self.n_components, self.hidden_dims_)
 
-    def _encode_mean(self, x):
-        return self.module_.encode(x)
+    def _encode_mean(self, module, x):
+        return module.encode(x)
 
     def _loss(self, x, x_pos):
         z = self.module_.encode(x)

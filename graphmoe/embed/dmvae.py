@@ -96,9 +96,9 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
     }
 
     def __init__(self, n_clusters=10, n_components=10, *, hidden_dims=None, likelihood="auto",
-                 epochs=100, batch_size=256, learning_rate=1e-3, graph_weight=0.0,
+                 epochs=100, batch_size=256, learning_rate=1e-3, graph_weight=5.0,
                  n_neighbors=10, validation_fraction=0.1, patience=10, pretrain_epochs=50,
-                 init="gmm", n_init=5, temperature=1.0, min_temperature=0.5, device="cpu",
+                 init="graph", n_init=5, temperature=1.0, min_temperature=0.5, device="cpu",
                  num_threads=None, random_state=None, verbose=False):
         self.n_clusters = n_clusters
         self.n_components = n_components
@@ -126,11 +126,11 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
         return DMVAEModule(self.n_features_in_, self.n_clusters, self.n_components,
                            self.hidden_dims_, self.likelihood_)
 
-    def _encode_mean(self, x):
-        return self.module_.encode(x)[0]
+    def _encode_mean(self, module, x):
+        return module.encode(x)[0]
 
-    def _cluster_log_proba(self, x):
-        return torch.log_softmax(self.module_.categorical_logits(x), dim=1)
+    def _cluster_log_proba(self, module, x):
+        return torch.log_softmax(module.categorical_logits(x), dim=1)
 
     def _on_epoch(self, epoch, epochs):
         self.temperature_ = temperature_schedule(epoch, epochs, self.temperature,

@@ -13,7 +13,7 @@ __all__ = ["MixtureEmbedderMixin"]
 class MixtureEmbedderMixin:
     """Three training phases and ``predict``/``predict_proba`` for mixture embedders.
 
-    Subclasses define ``_init_mixture(X)``, ``_cluster_log_proba(x)`` (log
+    Subclasses define ``_init_mixture(X)``, ``_cluster_log_proba(module, x)`` (log
     posterior over clusters, (n, K)) and optionally ``_on_epoch``.
     """
 
@@ -30,7 +30,7 @@ class MixtureEmbedderMixin:
     def predict_proba(self, X):
         """Posterior cluster probabilities; (n_samples, n_clusters), rows sum to 1."""
         X = self._check_input(X)
-        log_p = self._batched(self._cluster_log_proba, self._scale(X))
+        log_p = self._batched(self._cluster_log_proba, self._scaled64(X))
         proba = np.exp(log_p - log_p.max(axis=1, keepdims=True))
         return proba / proba.sum(axis=1, keepdims=True)
 

@@ -98,7 +98,7 @@ class VaDE(MixtureEmbedderMixin, BaseEmbedder):
         As in :class:`AutoEncoder`.
     pretrain_epochs : int, default=50
         Autoencoder epochs before the mixture is initialised (early-stopped too).
-    init : {"gmm", "graph"}, default="gmm"
+    init : {"gmm", "graph"}, default="graph"
         How the mixture prior starts: EM on the pretrained codes, or the
         clusters of a connectivity clustering of the codes.
     n_init : int, default=5
@@ -122,9 +122,9 @@ class VaDE(MixtureEmbedderMixin, BaseEmbedder):
     }
 
     def __init__(self, n_clusters=10, n_components=10, *, hidden_dims=None, likelihood="auto",
-                 epochs=100, batch_size=256, learning_rate=1e-3, graph_weight=0.0,
+                 epochs=100, batch_size=256, learning_rate=1e-3, graph_weight=5.0,
                  n_neighbors=10, validation_fraction=0.1, patience=10, pretrain_epochs=50,
-                 init="gmm", n_init=5, device="cpu", num_threads=None, random_state=None,
+                 init="graph", n_init=5, device="cpu", num_threads=None, random_state=None,
                  verbose=False):
         self.n_clusters = n_clusters
         self.n_components = n_components
@@ -149,11 +149,11 @@ class VaDE(MixtureEmbedderMixin, BaseEmbedder):
         return VaDEModule(self.n_features_in_, self.n_clusters, self.n_components,
                           self.hidden_dims_)
 
-    def _encode_mean(self, x):
-        return self.module_.encode(x)[0]
+    def _encode_mean(self, module, x):
+        return module.encode(x)[0]
 
-    def _cluster_log_proba(self, x):
-        return self.module_.cluster_log_posterior(self.module_.encode(x)[0])
+    def _cluster_log_proba(self, module, x):
+        return module.cluster_log_posterior(module.encode(x)[0])
 
     def _init_mixture(self, X):
         labels, pi, means, logvars = fit_mixture_prior(self, X)

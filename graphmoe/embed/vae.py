@@ -96,8 +96,8 @@ class VAE(BaseEmbedder):
     def _build_module(self):
         return VAEModule(self.n_features_in_, self.n_components, self.hidden_dims_)
 
-    def _encode_mean(self, x):
-        return self.module_.encode(x)[0]
+    def _encode_mean(self, module, x):
+        return module.encode(x)[0]
 
     def _loss(self, x, x_pos):
         mu, logvar = self.module_.encode(x)

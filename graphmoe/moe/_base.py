@@ -18,7 +18,8 @@ from ..nn.gates import GATES, cluster_proba
 from . import _setup
 from .matching import match_experts
 from .module import GraphMoE
-from .training import MoEData, predict_batches, reseed_collapsed, train_epochs
+from .training import (MoEData, init_experts_linear, predict_batches, reseed_collapsed,
+                       train_epochs)
 
 __all__ = ["BaseGraphMoE"]
 
@@ -228,6 +229,10 @@ class BaseGraphMoE(BaseEstimator):
     def _train_loop(self, rng):
         every = self.recluster_every or self.epochs
         done = 0
+        if self._task == "regression":
+            self._refresh_train_data()
+            probs = predict_batches(self.module_, self._train_data, context=self._context())[3]
+            init_experts_linear(self.module_, self._train_data, probs)
         while done < self.epochs:
             self._refresh_train_data()
             todo = min(every, self.epochs - done)

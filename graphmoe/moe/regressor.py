@@ -29,6 +29,9 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
     embedding is segmented by connectivity into clusters; each cluster gets
     an expert trained on its members plus a ``halo`` of graph neighbours; a
     gate (``gate=``) routes every point to its ``top_k`` experts.
+    Every expert starts as the weighted least-squares affine fit to the
+    points initially routed to it (its MLP part zeroed), whatever the gate,
+    so training only has to learn what is not linear.
 
     Parameters
     ----------

@@ -11,7 +11,8 @@ from .._progress import progress
 from .losses import task_loss
 from .matching import collapsed_experts, expert_load
 
-__all__ = ["MoEData", "train_epochs", "predict_batches", "reseed_collapsed"]
+__all__ = ["MoEData", "train_epochs", "predict_batches", "reseed_collapsed",
+           "init_experts_linear"]
 
 LOSS_TERMS = ("expert", "load_balance", "entropy", "gate")
 
@@ -116,3 +117,26 @@ def reseed_collapsed(model, probs, threshold, rng, history, epoch):
         history.append({"epoch": epoch, "event": "collapse", "expert": int(e),
                         "load": float(load[e]), "action": action})
     return dead
+
+
+@torch.no_grad()
+def init_experts_linear(model, data, probs, ridge=1e-6):
+    """Start every expert as the weighted least-squares affine fit to its points.
+
+    Expert ``e`` gets the ridge solution of ``y ~ W x + b`` with sample
+    weights ``probs[:, e]`` (its initial routing) on its skip path and a
+    zeroed nonlinear part, so training starts from the best linear expert and
+    the network only has to learn what is not linear (regression only).
+    """
+    X = data.x.cpu().numpy().astype(np.float64)
+    Y = data.target.cpu().numpy().astype(np.float64).reshape(len(X), -1)
+    Xa = np.hstack([X, np.ones((len(X), 1))])
+    for e, expert in enumerate(model.experts):
+        w = np.asarray(probs[:, e], dtype=np.float64)
+        if w.sum() < Xa.shape[1] or not hasattr(expert, "init_linear"):
+            continue  # too few points to pin an affine map down: keep the random start
+        A = Xa.T @ (Xa * w[:, None]) + ridge * w.sum() * np.eye(Xa.shape[1])
+        coef = np.linalg.solve(A, Xa.T @ (Y * w[:, None]))  # (d + 1, out)
+        p = next(expert.parameters())
+        expert.init_linear(torch.as_tensor(coef[:-1].T, dtype=p.dtype, device=p.device),
+                           torch.as_tensor(coef[-1], dtype=p.dtype, device=p.device))

@@ -154,3 +154,24 @@ def test_warnings_are_recorded_in_the_row_not_printed(recwarn):
     row, _ = run_one(_blobs(), Method("noisy", noisy), "true-k")
     assert row["status"] == "ok" and row["warning"] == "graph is not fully connected"
     assert len(recwarn) == 0
+
+
+def test_cached_embedding_is_shared_and_its_time_charged_to_every_run():
+    from graphmoe.bench.methods import _cached_embedding
+
+    calls = []
+
+    def slow_embed(X, random_state):
+        calls.append(random_state)
+        return X[:, :2] * 2
+
+    X = np.random.RandomState(5).normal(size=(50, 4))
+    Z1, charged1 = _cached_embedding(slow_embed, X, 0)
+    Z2, charged2 = _cached_embedding(slow_embed, X, 0)
+    _cached_embedding(slow_embed, X, 1)
+    assert calls == [0, 1] and Z1 is Z2
+    assert charged1 == 0.0 and charged2 > 0.0  # the first run timed the training itself
+
+    row, _ = run_one(_blobs(), Method("m", lambda X, k, rs: (np.zeros(len(X)),
+                                                             {"charged_s": 100.0})), "true-k")
+    assert row["status"] == "ok" and row["time_s"] >= 100.0

@@ -1,4 +1,4 @@
-"""ConnectivityClustering: quality floors, agreement with hdbscan, prediction, membership, errors."""
+"""ConnectivityClustering: quality floors, agreement with hdbscan, prediction, membership."""
 import hdbscan
 import numpy as np
 import pytest
@@ -170,3 +170,11 @@ def test_sklearn_compatible(estimator, check, monkeypatch):
     # the defaults (15) would rightly refuse data with fewer than 16 samples.
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     check(estimator)
+
+
+def test_progress_bar_only_when_verbose(capsys):
+    X, _ = make_blobs(200, centers=2, random_state=0)
+    ConnectivityClustering(n_neighbors=5, min_cluster_size=10).fit(X)
+    assert capsys.readouterr().err == ""
+    ConnectivityClustering(n_neighbors=5, min_cluster_size=10, verbose=True).fit(X)
+    assert "ConnectivityClustering" in capsys.readouterr().err

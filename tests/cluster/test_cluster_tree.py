@@ -22,8 +22,8 @@ def _mst(X, min_samples=5, k=10):
 def blob_mst():
     rng = np.random.default_rng(0)
     centers = rng.uniform(-10, 10, size=(6, 2))
-    X = np.vstack([c + rng.normal(scale=s, size=(m, 2))
-                   for c, s, m in zip(centers, [0.3, 0.5, 1, 0.4, 0.8, 0.6], [60, 90, 120, 40, 70, 50])])
+    scales, sizes = [0.3, 0.5, 1, 0.4, 0.8, 0.6], [60, 90, 120, 40, 70, 50]
+    X = np.vstack([c + rng.normal(scale=s, size=(m, 2)) for c, s, m in zip(centers, scales, sizes)])
     X = np.vstack([X, rng.uniform(-12, 12, size=(40, 2))])
     return _mst(X)
 

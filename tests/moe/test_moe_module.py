@@ -91,3 +91,19 @@ def test_aux_losses_follow_their_definitions():
     out = moe(torch.randn(10, 3), torch.randn(10, 3))
     assert set(out.aux_losses) == {"load_balance", "entropy", "gate", "expert"}
     assert "GraphMoE(n_experts=4, top_k=1" in repr(moe)
+
+
+def test_linear_init_starts_each_expert_at_its_least_squares_fit():
+    from graphmoe.moe.training import MoEData, init_experts_linear
+
+    torch.manual_seed(0)
+    x = torch.randn(60, 2)
+    group = torch.arange(60) % 2
+    maps = torch.tensor([[1.0, -2.0], [3.0, 0.5]])
+    y = ((x * maps[group]).sum(1) + torch.where(group == 0, 1.0, -4.0))[:, None]
+    moe = GraphMoE([MLPExpert(2, 1) for _ in range(2)], Gate(2), top_k=1)
+    probs = torch.nn.functional.one_hot(group, 2).float().numpy()
+    init_experts_linear(moe, MoEData(x, x, y), probs)
+    with torch.no_grad():
+        out = moe(x, x, prior=torch.as_tensor(probs)).output
+    torch.testing.assert_close(out, y, atol=1e-4, rtol=1e-4)

@@ -66,6 +66,16 @@ class GNNExpert(nn.Module):
         if self.skip is not None:
             self.skip.reset_parameters()
 
+    @torch.no_grad()
+    def init_linear(self, weight, bias):
+        """Start as the affine map ``x @ weight.T + bias``: skip path set, graph head zeroed."""
+        if self.skip is None:
+            raise ValueError("init_linear needs the skip path (skip=True).")
+        self.skip.weight.copy_(weight)
+        self.skip.bias.copy_(bias)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
     def forward(self, x, edge_index, n_targets=None):
         h = x
         for layer in self.convs:

@@ -48,6 +48,16 @@ class MLPExpert(nn.Module):
             if isinstance(module, nn.Linear):
                 module.reset_parameters()
 
+    @torch.no_grad()
+    def init_linear(self, weight, bias):
+        """Start as the affine map ``x @ weight.T + bias``: skip path set, MLP output zeroed."""
+        if self.skip is None:
+            raise ValueError("init_linear needs the skip path (skip=True).")
+        self.skip.weight.copy_(weight)
+        self.skip.bias.copy_(bias)
+        nn.init.zeros_(self.body[-1].weight)
+        nn.init.zeros_(self.body[-1].bias)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x)
         return out + self.skip(x) if self.skip is not None else out
