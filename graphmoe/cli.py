@@ -181,7 +181,7 @@ def _add_bench(sub):
                     "points of the reference left out).")
     c.add_argument("--datasets", nargs="+", metavar="NAME", choices=BUILTIN_NAMES,
                    help="built-ins: moons pinwheel spirals digits fashion-mnist (default: the "
-                        "first four, plus fashion-mnist subsampled in a full run)")
+                        "first four; fashion-mnist is a 5000-image subsample, minutes more)")
     c.add_argument("--battery", metavar="DIR",
                    help="folder of <name>.data.gz + <name>.labels0.gz ... (label 0 = noise)")
     roster = [m.name for m in get_methods(include_unavailable=True)]

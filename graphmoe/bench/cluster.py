@@ -25,9 +25,9 @@ def run_cluster_benchmark(out_dir, datasets=None, battery=None, methods=None, mo
     out_dir : str or Path
         Folder for ``results.csv``, ``results.md`` and the plots (created).
     datasets : list of str, optional
-        Built-in dataset names (default: moons, pinwheel, spirals, digits, and
-        Fashion-MNIST subsampled to 5,000 in a full run when installed). With
-        ``battery`` given and ``datasets`` None, only the battery runs.
+        Built-in dataset names (default: moons, pinwheel, spirals, digits; add
+        ``"fashion-mnist"`` for a stratified 5,000-image subsample). With ``battery``
+        given and ``datasets`` None, only the battery runs.
     battery : str or Path, optional
         A benchmark-battery folder (``<name>.data.gz`` + ``<name>.labels0.gz``, ...).
     methods : list of str, optional

@@ -24,7 +24,11 @@ GRAPH_WEIGHTS = (0.0, 5.0)
 
 
 class peak_memory:
-    """Context manager sampling this process's RSS; ``.peak_mb`` above the start."""
+    """Context manager sampling this process's resident memory; ``.peak_mb`` is its peak.
+
+    The peak is the whole process's RSS (data, model, optimiser and whatever
+    earlier runs left allocated), sampled every ``interval`` seconds.
+    """
 
     def __init__(self, interval=0.05):
         import psutil
@@ -48,7 +52,7 @@ class peak_memory:
         self._stop.set()
         self._thread.join()
         self._peak = max(self._peak, self._proc.memory_info().rss)
-        self.peak_mb = (self._peak - self._start) / 2**20
+        self.peak_mb = self._peak / 2**20
 
 
 def _load(name, quick, n_fashion, random_state):
@@ -122,7 +126,7 @@ def _fit_one(name, graph_weight, X, params, random_state, num_threads):
 
 def run_embed_benchmark(out_dir, quick=False, verbose=True, datasets=None, models=None,
                         graph_weights=GRAPH_WEIGHTS, n_fashion=10000, random_state=0,
-                        num_threads=None):
+                        num_threads=None, include_raw=True):
     """Fit every embedder on every dataset, cluster the codes, and tabulate the scores.
 
     Parameters
@@ -142,6 +146,8 @@ def run_embed_benchmark(out_dir, quick=False, verbose=True, datasets=None, model
     random_state : int
     num_threads : int or None
         torch threads for training.
+    include_raw : bool
+        Also cluster the input itself (the ``raw`` rows).
 
     Returns
     -------
@@ -156,7 +162,7 @@ def run_embed_benchmark(out_dir, quick=False, verbose=True, datasets=None, model
         datasets = ["digits"] + ([] if quick or "fashion-mnist" not in ds.available()
                                  else ["fashion-mnist"])
     models = list(models or EMBEDDERS)
-    runs = [(d, m, w) for d in datasets for m in ["raw", *models]
+    runs = [(d, m, w) for d in datasets for m in (["raw"] if include_raw else []) + models
             for w in ([0.0] if m == "raw" else graph_weights)]
     rows, cache = [], {}
     for dname, mname, gw in progress(runs, verbose=verbose, desc="embed bench"):

@@ -91,15 +91,18 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         self._rng = rng
         self.device_ = self._resolve_device()
-        with torch.random.fork_rng(devices=[]), _torch_threads(self.num_threads):
-            torch.manual_seed(int(rng.randint(2**31 - 1)))
-            self._neighbors = (input_neighbors(X_scaled, self.n_neighbors, rng)
-                               if self.graph_weight > 0 else None)
-            self.module_ = self._build_module().to(self.device_)
-            self.history_ = {}
-            self._fit_module(X_scaled)
-        self.module_.eval()
-        del self._rng, self._neighbors
+        try:
+            with torch.random.fork_rng(devices=[]), _torch_threads(self.num_threads):
+                torch.manual_seed(int(rng.randint(2**31 - 1)))
+                self._neighbors = (input_neighbors(X_scaled, self.n_neighbors, rng)
+                                   if self.graph_weight > 0 else None)
+                self.module_ = self._build_module().to(self.device_)
+                self.history_ = {}
+                self._fit_module(X_scaled)
+        finally:  # also after a FloatingPointError, which leaves the last good weights
+            if hasattr(self, "module_"):
+                self.module_.eval()
+            self._rng = self._neighbors = None
         return self
 
     def _fit_module(self, X):
