@@ -135,7 +135,7 @@ def _cmd_bench(args):
 def _print_cluster_summary(table):
     from .bench.report import method_summary
 
-    summary = method_summary(table)[["ari", "ami", "acc", "time_s", "runs_ok"]]
+    summary = method_summary(table)[["ari", "ami", "acc", "total_time_s", "runs_ok"]]
     print(summary.round(3).to_string())
 
 

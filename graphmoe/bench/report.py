@@ -58,11 +58,11 @@ def pivot_scores(table, metric="ari", mode="true-k"):
 
 
 def method_summary(table):
-    """Per (mode, method): mean ARI/AMI/NMI/acc, total time, max peak memory, runs ok."""
+    """Per (mode, method): mean ARI/AMI/NMI/acc, total time (s), max peak memory, runs ok."""
     ok = table[table["status"] == "ok"]
     grouped = ok.groupby(["mode", "method"], sort=False)
     summary = grouped.agg(ari=("ari", "mean"), ami=("ami", "mean"), nmi=("nmi", "mean"),
-                          acc=("acc", "mean"), time_s=("time_s", "sum"),
+                          acc=("acc", "mean"), total_time_s=("time_s", "sum"),
                           peak_mem_mb=("peak_mem_mb", "max"), runs_ok=("status", "size"))
     return summary.sort_values(["mode", "ari"], ascending=[True, False])
 

@@ -56,7 +56,7 @@ def test_method_summary_ranks_by_mean_ari(toy_table):
     s = method_summary(toy_table)
     assert list(s.index.get_level_values("method")) == ["A", "B", "C"]
     assert s.loc[("true-k", "C"), "runs_ok"] == 2
-    assert s.loc[("true-k", "B"), "time_s"] == pytest.approx(6.0)
+    assert s.loc[("true-k", "B"), "total_time_s"] == pytest.approx(6.0)
 
 
 def test_write_report_and_plots_round_trip(tmp_path):
