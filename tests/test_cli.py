@@ -3,7 +3,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-import pytest
 import scipy.sparse as sp
 
 from graphmoe.cli import main
@@ -105,3 +104,27 @@ def test_python_dash_m_entry_point_exit_code(tmp_path):
                           timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "nope.npy" in proc.stderr
+
+
+def test_bench_moe_and_embed_call_their_entry_points(monkeypatch, tmp_path, capsys):
+    import graphmoe.bench.embed as embed_bench
+    import graphmoe.bench.moe as moe_bench
+
+    calls = {}
+
+    def fake(name):
+        def run(out_dir, quick=False, verbose=True, **kwargs):
+            calls[name] = dict(out_dir=str(out_dir), quick=quick, verbose=verbose, **kwargs)
+            return pd.DataFrame({"method": [f"{name}-a"], "score": [0.5]})
+        return run
+
+    monkeypatch.setattr(moe_bench, "run_moe_benchmark", fake("moe"))
+    monkeypatch.setattr(embed_bench, "run_embed_benchmark", fake("embed"))
+    assert main(["bench", "moe", "--quick", "--seeds", "3", "4", "-q",
+                 "--out", str(tmp_path / "m")]) == 0
+    assert calls["moe"] == {"out_dir": str(tmp_path / "m"), "quick": True, "verbose": False,
+                            "seeds": (3, 4)}
+    assert main(["bench", "embed", "--out", str(tmp_path / "e")]) == 0
+    assert calls["embed"]["quick"] is False and calls["embed"]["verbose"] is True
+    out = capsys.readouterr().out
+    assert "moe-a" in out and "embed-a" in out

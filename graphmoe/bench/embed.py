@@ -174,6 +174,7 @@ def run_embed_benchmark(out_dir, quick=False, verbose=True, datasets=None, model
         clusterers = _clusterers(K, len(X), random_state)
         if mname == "raw":
             rows += _score_rows(X, y, clusterers, {**base, "train_s": 0.0, "peak_mb": 0.0})
+            _write(rows, out_dir)
             continue
         params = _embedder_params(mname, K, X.shape[1], quick)
         model, Z, secs, mb = _fit_one(mname, gw, X, params, random_state, num_threads)
@@ -181,6 +182,11 @@ def run_embed_benchmark(out_dir, quick=False, verbose=True, datasets=None, model
         if hasattr(model, "predict"):
             clusterers = {"predict": lambda _Z, m=model: m.predict(X), **clusterers}
         rows += _score_rows(Z, y, clusterers, base)
+        _write(rows, out_dir)  # after every run, so a cut-off benchmark keeps what it did
+    return _write(rows, out_dir)
+
+
+def _write(rows, out_dir):
     table = pd.DataFrame(rows)
     table.to_csv(out_dir / "embed_results.csv", index=False)
     (out_dir / "embed_results.md").write_text(_markdown(table))

@@ -6,9 +6,10 @@ Training has four phases:
 2. a partition of the pretrained codes (``init``: Gaussian mixture or
    connectivity clustering) sets the prior means/variances;
 3. the categorical encoder q(c|x) is fitted to that partition by
-   cross-entropy (until it agrees on 99% of the rows, at most ``_DISTILL_EPOCHS``), so that the ELBO starts from a
-   sensible assignment instead of a uniform one, which otherwise tends to
-   collapse onto a few components;
+   cross-entropy (until it agrees on 99% of the rows, at most
+   ``_DISTILL_EPOCHS`` epochs), so that the ELBO starts from a sensible
+   assignment instead of a uniform one, which tends to collapse onto a few
+   components;
 4. the negative ELBO (plus the graph terms) is minimised with the
    Gumbel-softmax temperature annealed as
    ``tau(e) = max(min_temperature, temperature * exp(-r e))`` with ``r``
@@ -25,7 +26,7 @@ import numbers
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseEmbedder

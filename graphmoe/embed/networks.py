@@ -6,7 +6,6 @@ input width, because a 2000-unit layer on 2-D input only slows training down.
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 __all__ = ["MLP", "default_hidden_dims"]
