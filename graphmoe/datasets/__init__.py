@@ -8,12 +8,13 @@ from __future__ import annotations
 from .builtin import load_digits, make_moons
 from .fashion_mnist import (FASHION_MNIST_CLASSES, fashion_mnist_home, load_fashion_mnist,
                             read_idx)
+from .battery import BatteryDataset, load_battery
 from .spirals import make_affine_targets, make_interleaved_spirals, make_pinwheel_spirals
 
 __all__ = [
     "make_pinwheel_spirals", "make_interleaved_spirals", "make_affine_targets",
     "make_moons", "load_digits", "load_fashion_mnist", "fashion_mnist_home", "read_idx",
-    "FASHION_MNIST_CLASSES", "load", "available", "BUILTIN",
+    "FASHION_MNIST_CLASSES", "load", "available", "BUILTIN", "load_battery", "BatteryDataset",
 ]
 
 #: name -> (loader, default keyword arguments); every loader returns (X, labels).
