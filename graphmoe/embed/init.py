@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn import config_context
 from sklearn.mixture import GaussianMixture
 
 __all__ = ["pretrained_codes", "initial_partition", "fit_mixture_prior"]
@@ -31,23 +32,17 @@ def initial_partition(Z, n_clusters, method, n_init=5, n_neighbors=10, random_st
     """Labels in 0..n_clusters-1 for codes ``Z`` by ``method`` in {"gmm", "graph"}."""
     seed = int(random_state.randint(2**31 - 1)) if random_state is not None else None
     if method == "gmm":
-        gmm = GaussianMixture(n_clusters, covariance_type="diag", n_init=n_init,
-                              reg_covar=1e-4, random_state=seed).fit(Z)
-        return gmm.predict(Z)
-    try:
-        from graphmoe.cluster import ConnectivityClustering
-    except ImportError:
-        ConnectivityClustering = None
-    if ConnectivityClustering is not None:
-        cc = ConnectivityClustering(method="mst", n_clusters=n_clusters,
-                                    n_neighbors=n_neighbors, random_state=seed).fit(Z)
-        labels = np.asarray(cc.labels_)
-    else:
-        from sklearn.cluster import SpectralClustering
+        # Z is a numpy array made here; array-API dispatch (a user's sklearn setting)
+        # would only make GaussianMixture refuse its k-means initialisation.
+        with config_context(array_api_dispatch=False):
+            gmm = GaussianMixture(n_clusters, covariance_type="diag", n_init=n_init,
+                                  reg_covar=1e-4, random_state=seed).fit(Z)
+            return gmm.predict(Z)
+    from graphmoe.cluster import ConnectivityClustering
 
-        labels = SpectralClustering(n_clusters, affinity="nearest_neighbors",
-                                    n_neighbors=n_neighbors, assign_labels="cluster_qr",
-                                    random_state=seed).fit_predict(Z)
+    cc = ConnectivityClustering(method="mst", n_clusters=n_clusters,
+                                n_neighbors=n_neighbors, random_state=seed).fit(Z)
+    labels = np.asarray(cc.labels_)
     return _relabel_dense(labels, n_clusters, Z)
 
 
