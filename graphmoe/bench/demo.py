@@ -67,8 +67,7 @@ def demo_moe(quick=False, random_state=0, gates=DEMO_GATES, verbose=False):
 def run_demo(out_dir="runs/demo", quick=False, verbose=True, random_state=0):
     """Run the demo, print its tables and write them and the plots into ``out_dir``.
 
-    Returns ``(clustering_table, moe_table)``; ``moe_table`` is None when the MoE
-    part could not run (its error is printed).
+    Returns ``(clustering_table, moe_table)``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -83,17 +82,12 @@ def run_demo(out_dir="runs/demo", quick=False, verbose=True, random_state=0):
     failed = result.table[result.table["status"] == "failed"]
     for row in failed.itertuples():
         print(f"  note: {row.method} failed on {row.dataset}: {row.error}")
-    moe = None
-    try:
-        moe = demo_moe(quick=quick, random_state=random_state, verbose=verbose)
-    except Exception as err:  # noqa: BLE001 - the clustering half still stands on its own
-        print(f"\nMixture of experts: skipped ({type(err).__name__}: {err})")
-    else:
-        moe.to_csv(out / "moe.csv", index=False)
-        _plot_moe(moe, out / "moe_mse.png")
-        print("\nMixture of experts on interleaved spirals (per-arm affine targets, "
-              "standardised; lower MSE is better):\n")
-        print(markdown_table(moe, index=False))
+    moe = demo_moe(quick=quick, random_state=random_state, verbose=verbose)
+    moe.to_csv(out / "moe.csv", index=False)
+    _plot_moe(moe, out / "moe_mse.png")
+    print("\nMixture of experts on interleaved spirals (per-arm affine targets, "
+          "standardised; lower MSE is better):\n")
+    print(markdown_table(moe, index=False))
     print(f"\nTables and plots in {out}/")
     return result.table, moe
 
