@@ -48,10 +48,11 @@ def check_data(X, *, name="X", min_samples=2, dtype=np.float64, estimator=None,
             ) from None
     ndim = getattr(X_arr, "ndim", None)
     if ndim is not None and ndim != 2:
+        hint = (" Reshape 1-D data with X.reshape(-1, 1) (one feature) or X.reshape(1, -1) "
+                "(one sample)." if ndim == 1 else "")
         raise ValueError(
             f"{name} must be 2-D of shape (n_samples, n_features); got {ndim}-D with shape "
-            f"{getattr(X_arr, 'shape', None)}. Reshape 1-D data with X.reshape(-1, 1) "
-            f"(one feature) or X.reshape(1, -1) (one sample)."
+            f"{getattr(X_arr, 'shape', None)}.{hint}"
         )
     try:
         X_out = check_array(
