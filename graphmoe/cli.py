@@ -119,10 +119,12 @@ def _cmd_bench(args):
             verbose=not args.quiet)
         _print_cluster_summary(table)
     elif args.what == "moe":
-        from .bench.moe import run_moe_benchmark
+        if args.recon:
+            from .bench.moe_recon import run_recon_benchmark as run
+        else:
+            from .bench.moe import run_moe_benchmark as run
 
-        table = run_moe_benchmark(args.out, quick=args.quick, seeds=tuple(args.seeds),
-                                  verbose=not args.quiet)
+        table = run(args.out, quick=args.quick, seeds=tuple(args.seeds), verbose=not args.quiet)
         print(table.to_string(index=False, max_rows=40))
     else:
         from .bench.embed import run_embed_benchmark
@@ -202,6 +204,9 @@ def _add_bench(sub):
         if name == "moe":
             p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S",
                            help="random seeds, one run each (default: 0 1 2)")
+            p.add_argument("--recon", action="store_true",
+                           help="the SMoE-VAE question instead: Fashion-MNIST reconstruction "
+                                "experts routed by graph / DMVAE gates vs by class labels")
         _add_common(p, f"runs/bench-{name}")
 
 

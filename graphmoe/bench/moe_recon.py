@@ -197,7 +197,8 @@ def _markdown(results):
         cells = []
         for m in metrics:
             v = part[m].to_numpy(dtype=float)
-            fmt = "{:.4f}" if m == "mse" else "{:.1f}" if m == "fit_s" else "{:.3f}"
+            fmt = ("{:.4f}" if m == "mse" else "{:.1f}" if m in ("fit_s", "experts_used")
+                   else "{:.3f}")
             cell = fmt.format(v.mean())
             if len(v) > 1:
                 cell += " ± " + fmt.format(v.std(ddof=1))
@@ -257,7 +258,7 @@ def run_recon_benchmark(out_dir, quick=False, n_experts=(5, 10, 15),
         Print one line per fit.
     data : callable, optional
         ``data(n_train, n_test, seed) -> (X, y, Xt, yt)`` replacing Fashion-MNIST
-        (tests use it for a synthetic stand-in).
+        (e.g. a synthetic stand-in).
 
     Returns
     -------

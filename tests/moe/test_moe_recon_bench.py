@@ -27,6 +27,8 @@ def test_quick_recon_benchmark_beats_the_mean_image_and_chance(tmp_path):
     assert (results["mse"] < results["mse_mean_image"]).all()
     sep = results["separability"]
     assert ((sep >= 0) & (sep <= 1)).all() and (sep > 1 / results["n_experts"]).all()
+    # per-expert recall too: a giant expert cannot carry it
+    assert (results["separability_balanced"] > 1 / results["n_experts"]).all()
     # label routing with 5 groups of 2 merged classes: at least half the points agree
     assert results.set_index("gate").loc["labels", "purity"] >= 0.5 - 1e-9
     saved = pd.read_csv(tmp_path / "results.csv")
