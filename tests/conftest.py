@@ -26,3 +26,23 @@ def pytest_configure(config):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+#: (X, error type, message fragment) that every estimator's ``fit`` must reject clearly.
+BAD_INPUTS = [
+    (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), ValueError, "NaN"),
+    (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), ValueError, "infinity"),
+    (np.zeros((0, 3)), ValueError, "0 sample"),
+    (np.zeros((1, 3)), ValueError, "1 sample"),
+    (np.arange(5.0), ValueError, "2-D"),
+    (np.zeros((4, 2, 2)), ValueError, "2-D"),
+    (np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object), TypeError, "numbers"),
+    (np.array([["a", "b"], ["c", "d"], ["e", "f"]]), TypeError, "numbers"),
+]
+
+
+@pytest.fixture(params=BAD_INPUTS,
+                ids=["nan", "inf", "empty", "one-row", "1d", "3d", "object", "strings"])
+def bad_input(request):
+    """One bad ``X`` with the error type and message fragment ``fit`` must raise."""
+    return request.param

@@ -128,16 +128,8 @@ def test_one_blob_and_tiny_data():
     assert cc.labels_.shape == (3,) and np.all(cc.labels_ >= 0)
 
 
-@pytest.mark.parametrize("X, error, match", [
-    (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), ValueError, "NaN"),
-    (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), ValueError, "infinity"),
-    (np.zeros((0, 3)), ValueError, "0 sample"),
-    (np.zeros((1, 3)), ValueError, "1 sample"),
-    (np.arange(5.0), ValueError, "2-D"),
-    (np.zeros((4, 2, 2)), ValueError, "2-D"),
-    (np.array([["a", "b"], ["c", "d"], ["e", "f"]]), TypeError, "numbers"),
-])
-def test_bad_input(X, error, match):
+def test_bad_input(bad_input):
+    X, error, match = bad_input
     with pytest.raises(error, match=match):
         ConnectivityClustering(min_cluster_size=2, n_neighbors=1).fit(X)
 

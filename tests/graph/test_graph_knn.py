@@ -85,17 +85,8 @@ def test_auto_backend_threshold():
     assert KNNGraph(n_neighbors=3).fit(np.eye(6)).backend_ == "exact"
 
 
-@pytest.mark.parametrize("X, error, match", [
-    (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), ValueError, "NaN"),
-    (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), ValueError, "infinity"),
-    (np.zeros((0, 3)), ValueError, "0 sample"),
-    (np.zeros((1, 3)), ValueError, "1 sample"),
-    (np.arange(5.0), ValueError, "2-D"),
-    (np.zeros((4, 2, 2)), ValueError, "2-D"),
-    (np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object), TypeError, "numbers"),
-    (np.array([["a", "b"], ["c", "d"], ["e", "f"]]), TypeError, "numbers"),
-])
-def test_bad_input(X, error, match):
+def test_bad_input(bad_input):
+    X, error, match = bad_input
     with pytest.raises(error, match=match):
         KNNGraph(n_neighbors=1, backend="exact").fit(X)
 
