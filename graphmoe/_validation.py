@@ -18,6 +18,7 @@ __all__ = [
     "check_random_state",
     "check_targets",
     "check_features",
+    "check_query_data",
 ]
 
 
@@ -126,3 +127,26 @@ def check_targets(y, n_samples, *, name="y", allow_2d=True, dtype=np.float64):
         if y_arr.dtype.kind == "f" and not np.all(np.isfinite(y_arr)):
             raise ValueError(f"{name} contains NaN or infinity.")
     return y_arr
+
+
+def check_query_data(X, n_features_in, owner):
+    """Validate new points for a fitted estimator named ``owner``.
+
+    Same checks as ``check_data`` with scikit-learn's wording for the two
+    common mistakes (a 1-D sample, a wrong number of features).
+    """
+    ndim = getattr(X, "ndim", None)
+    if ndim is None and not isinstance(X, str):
+        try:
+            ndim = np.ndim(X)
+        except (TypeError, ValueError):
+            ndim = None
+    if ndim == 1:
+        raise ValueError(f"{owner} expects a 2-D array of new points, got a 1-D array. Reshape "
+                         "your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) "
+                         "for one sample.")
+    X = check_data(X, min_samples=1)
+    if X.shape[1] != n_features_in:
+        raise ValueError(f"X has {X.shape[1]} features, but {owner} is expecting "
+                         f"{n_features_in} features as input.")
+    return X

@@ -23,6 +23,7 @@ examples:
   graphmoe cluster X.npy --method mst --n-clusters 5
   graphmoe bench cluster --quick             the clustering roster on small built-ins
   graphmoe bench cluster --battery ~/clustering-data/wut --no-true-k --jobs 2
+  graphmoe bench scale --max-n 70000        time and memory against n, fresh processes
   graphmoe bench moe --quick                 GraphMoE against its baselines
 """
 
@@ -126,6 +127,13 @@ def _cmd_bench(args):
 
         table = run(args.out, quick=args.quick, seeds=tuple(args.seeds), verbose=not args.quiet)
         print(table.to_string(index=False, max_rows=40))
+    elif args.what == "scale":
+        from .bench.scale import run_scale_benchmark
+
+        run_scale_benchmark(args.out, datasets=args.datasets, quick=args.quick,
+                            max_n=args.max_n, true_k=args.true_k, timeout=args.timeout,
+                            max_rss_gb=args.max_rss_gb, sizes=args.sizes,
+                            random_state=args.random_state, verbose=not args.quiet)
     else:
         from .bench.embed import run_embed_benchmark
 
@@ -170,9 +178,9 @@ def _positive_int(text):
 def _add_bench(sub):
     from .bench.methods import get_methods
 
-    bench = sub.add_parser("bench", help="benchmarks: cluster | moe | embed",
+    bench = sub.add_parser("bench", help="benchmarks: cluster | scale | moe | embed",
                            description="Run a benchmark and write its table and plots.")
-    what = bench.add_subparsers(dest="what", metavar="{cluster,moe,embed}", required=True,
+    what = bench.add_subparsers(dest="what", metavar="{cluster,scale,moe,embed}", required=True,
                                 parser_class=_Parser)
     c = what.add_parser(
         "cluster", help="clustering roster x datasets -> results.csv/.md and plots",
@@ -198,6 +206,7 @@ def _add_bench(sub):
                    help="subsample larger datasets to this size (default 10000)")
     c.add_argument("--random-state", type=int, default=0)
     _add_common(c, "runs/bench-cluster")
+    _add_scale(what)
     for name, helptext in (("moe", "GraphMoE vs dense, softmax, k-means, GMM, DMVAE gates"),
                            ("embed", "AutoEncoder, VAE, VaDE, DMVAE embeddings")):
         p = what.add_parser(name, help=helptext, description=helptext + ".")
@@ -208,6 +217,30 @@ def _add_bench(sub):
                            help="the SMoE-VAE question instead: Fashion-MNIST reconstruction "
                                 "experts routed by graph / DMVAE gates vs by class labels")
         _add_common(p, f"runs/bench-{name}")
+
+
+def _add_scale(what):
+    from .bench.scale import SIZES
+
+    s = what.add_parser(
+        "scale", help="ConnectivityClustering time / memory / ARI against n",
+        description="Fit ConnectivityClustering on Fashion-MNIST 10k/30k/70k and 50-D blobs "
+                    "100k/300k/1M, each size in a fresh process (first and second fit), with "
+                    "peak RSS, ARI, a per-stage breakdown and the log-log slope of time vs n.")
+    s.add_argument("--datasets", nargs="+", metavar="NAME", choices=sorted(SIZES),
+                   help="fashion-mnist and/or blobs50 (default: both)")
+    s.add_argument("--max-n", type=_positive_int, default=None, metavar="N",
+                   help="leave out sizes above N")
+    s.add_argument("--sizes", type=_positive_int, nargs="+", metavar="N",
+                   help="these sizes for every dataset instead of the defaults")
+    s.add_argument("--true-k", action=argparse.BooleanOptionalAction, default=True,
+                   help="give the estimator the true number of clusters (default: yes)")
+    s.add_argument("--timeout", type=_positive_int, default=3600, metavar="S",
+                   help="kill one size's process after S seconds (default 3600)")
+    s.add_argument("--max-rss-gb", type=float, default=8.0, metavar="GB",
+                   help="kill one size's process when its RSS passes GB (default 8)")
+    s.add_argument("--random-state", type=int, default=0)
+    _add_common(s, "runs/bench-scale")
 
 
 def build_parser():

@@ -7,10 +7,10 @@ segmenters live in ``graphmoe.cluster.hdbscan_segment`` and
 """
 from .condensed import CondensedTree, condensed_tree, single_linkage_tree
 from .estimator import ConnectivityClustering
-from .hdbscan_segment import Segmentation
 from .hierarchy import ClusterHierarchy
 from .membership import route_membership, training_membership
 from .mst_segment import propagate_labels
+from .segmentation import Segmentation
 from .selection import labels_from_selection, select_eom, select_n_clusters
 
 __all__ = ["ClusterHierarchy", "ConnectivityClustering", "CondensedTree", "Segmentation",

@@ -13,6 +13,8 @@ import numpy as np
 from hdbscan._hdbscan_linkage import label as _single_linkage_label
 from hdbscan._hdbscan_tree import compute_stability, condense_tree
 
+from ._tree import children_lists
+
 __all__ = ["CondensedTree", "single_linkage_tree", "condensed_tree"]
 
 
@@ -46,10 +48,7 @@ class CondensedTree:
 
     @property
     def children(self):
-        kids = [[] for _ in range(self.parent.size)]
-        for node in range(1, self.parent.size):
-            kids[self.parent[node]].append(node)
-        return kids
+        return children_lists(self.parent)
 
 
 def condensed_tree(linkage, min_cluster_size):

@@ -9,10 +9,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._progress import progress
-from .._validation import check_data, check_n_neighbors
+from .._validation import check_data, check_n_neighbors, check_query_data
 from ..graph import (KNNGraph, core_distances, minimum_spanning_edges,
                      mutual_reachability_graph)
-from ..graph.knn import check_query_data
 from ._lookup import RowLookup
 from .hdbscan_segment import hdbscan_segment
 from .hierarchy import ClusterHierarchy

@@ -4,23 +4,11 @@ Samples outside every selected cluster are noise (-1), as in HDBSCAN.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-
-from .condensed import CondensedTree, condensed_tree, single_linkage_tree
+from .condensed import condensed_tree, single_linkage_tree
+from .segmentation import Segmentation
 from .selection import labels_from_selection, select_eom, select_n_clusters
 
 __all__ = ["Segmentation", "hdbscan_segment"]
-
-
-@dataclass
-class Segmentation:
-    """Result of a segmenter: flat labels and where they sit in the condensed tree."""
-
-    labels: np.ndarray          # (n_samples,) -1 = noise
-    selected: np.ndarray        # (n_clusters,) condensed-tree node of each label
-    tree: CondensedTree
 
 
 def select_clusters(tree, n_clusters=None, allow_single_cluster=False):

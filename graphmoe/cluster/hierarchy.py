@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._tree import children_lists
+
 __all__ = ["ClusterHierarchy"]
 
 
@@ -59,9 +61,7 @@ class ClusterHierarchy:
         m = self.parent_.shape[0]
         if m == 0 or self.parent_[0] != -1 or np.any(self.parent_[1:] >= np.arange(1, m)):
             raise ValueError("parent must list the root first and number parents before children.")
-        self._children = [[] for _ in range(m)]
-        for node in range(1, m):
-            self._children[self.parent_[node]].append(node)
+        self._children = children_lists(self.parent_)
         self._index_subtrees()
 
     # -- structure ---------------------------------------------------------------------------

@@ -15,10 +15,11 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
+from numba import njit
 
 from .condensed import condensed_tree, single_linkage_tree
-from .genie import genie_merge_order, monotone_heights
-from .hdbscan_segment import Segmentation
+from .genie import _find, genie_merge_order, monotone_heights
+from .segmentation import Segmentation
 from .selection import labels_from_selection, select_top_splits
 
 __all__ = ["mst_segment", "propagate_labels"]
@@ -40,27 +41,26 @@ def propagate_labels(mst_edges, seed_labels):
         Every sample connected to a seed gets the label of the first labelled
         part it joins; seeds keep theirs.
     """
-    n = seed_labels.shape[0]
-    parent = list(range(n))
-    label = seed_labels.astype(np.int64).tolist()
+    u = np.ascontiguousarray(mst_edges[:, 0], dtype=np.int64)
+    v = np.ascontiguousarray(mst_edges[:, 1], dtype=np.int64)
+    return _propagate(u, v, np.asarray(seed_labels, dtype=np.int64).copy())
 
-    def find(a):
-        root = a
-        while parent[root] != root:
-            root = parent[root]
-        while parent[a] != root:  # path compression
-            parent[a], a = root, parent[a]
-        return root
 
-    for i, j in mst_edges[:, :2].astype(np.int64).tolist():
-        ri, rj = find(i), find(j)
+@njit(cache=True)
+def _propagate(u, v, label):
+    n = label.shape[0]
+    parent = np.arange(n)
+    for e in range(u.shape[0]):
+        ri, rj = _find(parent, u[e]), _find(parent, v[e])
         li, lj = label[ri], label[rj]
         if li >= 0 and lj >= 0 and li != lj:
             continue  # a cut edge: it would join two clusters
         parent[ri] = rj
         label[rj] = max(li, lj)
-    roots = np.fromiter((find(a) for a in range(n)), dtype=np.int64, count=n)
-    return np.asarray(label, dtype=np.int64)[roots]
+    out = np.empty(n, dtype=np.int64)
+    for a in range(n):
+        out[a] = label[_find(parent, a)]
+    return out
 
 
 def largest_gap_n_clusters(steps, linkage, max_clusters=10):

@@ -12,14 +12,9 @@ import warnings
 
 import numpy as np
 
+from ._tree import children_lists as _children
+
 __all__ = ["select_eom", "select_n_clusters", "select_top_splits", "labels_from_selection"]
-
-
-def _children(parent):
-    kids = [[] for _ in range(parent.size)]
-    for node in range(1, parent.size):
-        kids[parent[node]].append(node)
-    return kids
 
 
 def select_eom(parent, stability, allow_single_cluster=False):

@@ -9,34 +9,11 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_data, check_n_neighbors
+from .._validation import check_data, check_n_neighbors, check_query_data
 from ._index import ExactIndex, NNDescentIndex, choose_backend
 from .components import bridge_components
 
 __all__ = ["KNNGraph", "knn_to_csr", "distance_floor", "check_query_data"]
-
-
-def check_query_data(X, n_features_in, owner):
-    """Validate new points for a fitted estimator named ``owner``.
-
-    Same checks as ``check_data`` with scikit-learn's wording for the two
-    common mistakes (a 1-D sample, a wrong number of features).
-    """
-    ndim = getattr(X, "ndim", None)
-    if ndim is None and not isinstance(X, str):
-        try:
-            ndim = np.ndim(X)
-        except (TypeError, ValueError):
-            ndim = None
-    if ndim == 1:
-        raise ValueError(f"{owner} expects a 2-D array of new points, got a 1-D array. Reshape "
-                         "your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) "
-                         "for one sample.")
-    X = check_data(X, min_samples=1)
-    if X.shape[1] != n_features_in:
-        raise ValueError(f"X has {X.shape[1]} features, but {owner} is expecting "
-                         f"{n_features_in} features as input.")
-    return X
 
 
 def distance_floor(distances):

@@ -1,0 +1,288 @@
+"""``graphmoe bench scale``: time, memory and ARI of ConnectivityClustering against n.
+
+Fashion-MNIST (10k, 30k, 70k stratified images) and 50-D Gaussian blobs
+(20 clusters; 100k, 300k, 1M points). Every size runs in a FRESH Python
+process, which fits twice: the first fit pays every import and JIT
+compilation a user's first call pays, the second is the warm cost. Peak
+memory is the process's RSS high-water mark (data included). The first
+fit is split into stages (kNN graph, MST, segmentation, membership, other)
+by timing the estimator's module-level steps; each stage's ``+MiB`` is how
+far it raised the RSS high-water mark. At the end a log-log slope of time
+against n is fitted per dataset.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .memory import max_rss_mb
+
+__all__ = ["SIZES", "QUICK_SIZES", "run_scale_benchmark", "load_scale_data", "fit_timed",
+           "loglog_slope"]
+
+#: dataset -> sizes of the full run
+SIZES = {"fashion-mnist": (10_000, 30_000, 70_000), "blobs50": (100_000, 300_000, 1_000_000)}
+#: a smoke run of a minute or two
+QUICK_SIZES = {"fashion-mnist": (2_000,), "blobs50": (5_000, 20_000)}
+STAGES = ("knn", "mst", "segment", "membership")
+
+#: stage -> names in graphmoe.cluster.estimator's namespace that make it up
+#: ("Class.method" patches the method on the class the estimator imported).
+_STAGE_CALLS = {
+    "knn": ("KNNGraph.fit",),
+    "mst": ("core_distances", "mutual_reachability_graph", "minimum_spanning_edges"),
+    "segment": ("hdbscan_segment", "mst_segment", "select_segmentation", "auto_segment"),
+    "membership": ("training_membership",),
+}
+
+
+def load_scale_data(name, n, random_state=0):
+    """``(X, y)`` of a scaling run: Fashion-MNIST (stratified) or 50-D blobs."""
+    if name == "fashion-mnist":
+        from ..datasets import load_fashion_mnist
+
+        return load_fashion_mnist(subset="all", n_samples=n, random_state=random_state)
+    if name == "blobs50":
+        from sklearn.datasets import make_blobs
+
+        X, y = make_blobs(n_samples=n, n_features=50, centers=20, cluster_std=1.0,
+                          random_state=random_state)
+        return X.astype(np.float32), y
+    raise ValueError(f"unknown scaling dataset {name!r}; choose from {sorted(SIZES)}.")
+
+
+class _StageClock:
+    """Wall time and RSS high-water rise per stage; nested calls count once (outermost)."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+        self.rise_mb = dict.fromkeys(STAGES, 0.0)
+        self._depth = 0
+
+    def wrap(self, stage, fn):
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            if self._depth:
+                return fn(*args, **kwargs)
+            self._depth += 1
+            before, start = max_rss_mb(), time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - start
+                self.rise_mb[stage] += max_rss_mb() - before
+                self._depth -= 1
+        return timed
+
+
+@contextlib.contextmanager
+def _stage_clock():
+    """Patch the estimator's steps with timers for the duration of the block."""
+    est = importlib.import_module("graphmoe.cluster.estimator")
+    clock, undo = _StageClock(), []
+    for stage, names in _STAGE_CALLS.items():
+        for name in names:
+            owner_name, _, attr = name.rpartition(".")
+            owner = getattr(est, owner_name) if owner_name else est
+            if owner is None or not hasattr(owner, attr):
+                continue  # a step this version of the estimator does not have
+            original = getattr(owner, attr)
+            setattr(owner, attr, clock.wrap(stage, original))
+            undo.append((owner, attr, original))
+    try:
+        yield clock
+    finally:
+        for owner, attr, original in reversed(undo):
+            setattr(owner, attr, original)
+
+
+def fit_timed(X, y, params=None):
+    """Fit ``ConnectivityClustering(**params)`` on ``X``; return a dict of time, stages, ARI."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from ..cluster import ConnectivityClustering
+
+    with _stage_clock() as clock:
+        start = time.perf_counter()
+        cc = ConnectivityClustering(**(params or {})).fit(X)
+        total = time.perf_counter() - start
+    out = {"time_s": total, "ari": float(adjusted_rand_score(y, cc.labels_)),
+           "n_clusters": int(cc.n_clusters_), "noise_frac": float(np.mean(cc.labels_ < 0))}
+    for stage in STAGES:
+        out[f"{stage}_s"] = clock.seconds[stage]
+        out[f"{stage}_mb"] = clock.rise_mb[stage]
+    out["other_s"] = total - sum(clock.seconds.values())
+    return out
+
+
+def _worker(name, n, true_k, random_state):
+    """One size in this (fresh) process: two fits; returns the result row."""
+    X, y = load_scale_data(name, n, random_state)
+    data_mb = max_rss_mb()
+    params = {"random_state": random_state}
+    if true_k:
+        params["n_clusters"] = int(np.unique(y).size)
+    first = fit_timed(X, y, params)
+    second = fit_timed(X, y, params)
+    row = {"dataset": name, "n": n, "d": X.shape[1], "rss_after_load_mb": data_mb}
+    row.update({f"first_{k}": v for k, v in first.items()})
+    row.update({"second_time_s": second["time_s"], "peak_rss_mb": max_rss_mb()})
+    return row
+
+
+def _run_fresh(name, n, true_k, random_state, timeout, max_rss_gb):
+    """The worker in a new interpreter (nothing compiled or imported yet); a row or an error.
+
+    The worker is killed when it runs past ``timeout`` seconds or its RSS passes
+    ``max_rss_gb`` (the machine is shared: a run over budget must not swap others out).
+    """
+    import psutil
+
+    cmd = [sys.executable, "-m", "graphmoe.bench.scale", name, str(n), str(int(true_k)),
+           str(random_state)]
+    base = {"dataset": name, "n": n}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        watch, start, why = psutil.Process(proc.pid), time.monotonic(), None
+        while proc.poll() is None:
+            try:
+                rss_gb = watch.memory_info().rss / 2**30
+            except psutil.NoSuchProcess:
+                break
+            if rss_gb > max_rss_gb:
+                why = f"killed: RSS above {max_rss_gb:g} GiB"
+            elif time.monotonic() - start > timeout:
+                why = f"killed after {timeout:.0f} s"
+            if why:
+                proc.kill()
+                proc.wait()
+                return {**base, "error": why}
+            time.sleep(0.25)
+        out.seek(0)
+        err.seek(0)
+        lines, errors = out.read().strip().splitlines(), err.read().strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (errors or ["no output"])[-1]
+        return {**base, "error": f"exit {proc.returncode}: {tail}"[:200]}
+    return json.loads(lines[-1])
+
+
+def loglog_slope(n, seconds):
+    """Least-squares slope of log(seconds) against log(n) (nan with fewer than 2 sizes)."""
+    n, seconds = np.asarray(n, float), np.asarray(seconds, float)
+    ok = np.isfinite(seconds) & (seconds > 0)
+    if ok.sum() < 2:
+        return math.nan
+    return float(np.polyfit(np.log(n[ok]), np.log(seconds[ok]), 1)[0])
+
+
+def _plan(datasets, quick, max_n, sizes=None):
+    default = QUICK_SIZES if quick else SIZES
+    names = list(default) if datasets is None else list(datasets)
+    unknown = [d for d in names if d not in SIZES]
+    if unknown:
+        raise ValueError(f"unknown scaling dataset(s) {unknown}; choose from {sorted(SIZES)}.")
+    return [(d, n) for d in names for n in (sizes or default[d])
+            if max_n is None or n <= max_n]
+
+
+def _slopes(table):
+    rows = []
+    for name, part in table.groupby("dataset", sort=False):
+        if "first_time_s" not in part:
+            continue
+        rows.append({"dataset": name, "sizes": len(part["first_time_s"].dropna()),
+                     "slope_first_fit": loglog_slope(part["n"], part["first_time_s"]),
+                     "slope_second_fit": loglog_slope(part["n"], part["second_time_s"])})
+    return pd.DataFrame(rows)
+
+
+def _markdown(table, slopes):
+    from .report import markdown_table
+
+    main_cols = ["dataset", "n", "first_time_s", "second_time_s", "peak_rss_mb",
+                 "rss_after_load_mb", "first_ari",
+                 "first_n_clusters", "error"]
+    stage_cols = ["dataset", "n"] + [f"{s}_s" for s in STAGES] + ["other_s"] + \
+        [f"{s}_mb" for s in STAGES]
+    shown = table.rename(columns={f"first_{s}_{u}": f"{s}_{u}" for s in STAGES
+                                  for u in ("s", "mb")} | {"first_other_s": "other_s"})
+    parts = ["# graphmoe scaling: ConnectivityClustering, first fit in a fresh process", "",
+             markdown_table(table.reindex(columns=main_cols), floatfmt=".3g", index=False), "",
+             "## First fit by stage (seconds; MiB the stage raised the RSS high-water mark)",
+             "", markdown_table(shown.reindex(columns=stage_cols), floatfmt=".3g", index=False),
+             "", "## Log-log slope of time against n", "",
+             markdown_table(slopes, floatfmt=".2f", index=False), ""]
+    return "\n".join(parts)
+
+
+def run_scale_benchmark(out_dir, datasets=None, quick=False, max_n=None, true_k=True,
+                        timeout=3600, max_rss_gb=8.0, sizes=None, random_state=0,
+                        verbose=True):
+    """Run the scaling curve, one fresh process per size; write results.csv/.md.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    datasets : list of {"fashion-mnist", "blobs50"}, optional
+        Default: both.
+    quick : bool
+        Small sizes only (a smoke run).
+    max_n : int, optional
+        Leave out sizes above this.
+    sizes : list of int, optional
+        These sizes for every dataset instead of :data:`SIZES` (or :data:`QUICK_SIZES`).
+    true_k : bool
+        Give the estimator the true number of clusters (``n_clusters``).
+    timeout : float
+        Seconds after which one size's process is killed (its row says so).
+    max_rss_gb : float
+        A size's process is killed when its resident memory passes this (GiB).
+    random_state : int
+    verbose : bool
+        Print each row as it finishes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (dataset, n).
+    """
+    plan = _plan(datasets, quick, max_n, sizes)
+    if not plan:
+        raise ValueError(f"no size is at most max_n={max_n}.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, n in plan:
+        rows.append(_run_fresh(name, n, true_k, random_state, timeout, max_rss_gb))
+        if verbose:
+            r = rows[-1]
+            print(f"{name} n={n}: " + (r.get("error") or
+                  f"first {r['first_time_s']:.1f} s, second {r['second_time_s']:.1f} s, "
+                  f"peak {r['peak_rss_mb']:.0f} MiB, ARI {r['first_ari']:.3f}"), flush=True)
+        table = pd.DataFrame(rows)
+        if "error" not in table:
+            table["error"] = ""
+        table["error"] = table["error"].fillna("")
+        table.to_csv(out / "results.csv", index=False)  # after every size: keep partial runs
+    slopes = _slopes(table)
+    (out / "results.md").write_text(_markdown(table, slopes))
+    if verbose:
+        print(_markdown(table, slopes))
+    return table
+
+
+if __name__ == "__main__":  # the fresh worker process of _run_fresh
+    _name, _n, _true_k, _seed = sys.argv[1:5]
+    print(json.dumps(_worker(_name, int(_n), bool(int(_true_k)), int(_seed))))

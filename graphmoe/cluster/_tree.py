@@ -1,0 +1,18 @@
+"""Tree helpers shared by the condensed tree, the selections and the hierarchy."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["children_lists"]
+
+
+def children_lists(parent):
+    """Children of every node, ``kids[p]`` in increasing node order.
+
+    ``parent`` has shape (n_nodes,) with ``parent[0] == -1`` (the root) and every
+    other node's parent numbered before it.
+    """
+    kids = [[] for _ in range(len(parent))]
+    for node, up in enumerate(np.asarray(parent)[1:].tolist(), start=1):
+        kids[up].append(node)
+    return kids
