@@ -12,8 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-BUILTIN_NAMES = ("moons", "pinwheel", "spirals", "digits", "fashion-mnist")
-
 __all__ = ["main", "build_parser", "read_matrix", "UsageError"]
 
 EXAMPLES = """\
@@ -101,52 +99,10 @@ def _cmd_cluster(args):
     return 0
 
 
-def _modes(args):
-    if args.true_k is None:
-        return ("true-k", "no-true-k")
-    return ("true-k",) if args.true_k else ("no-true-k",)
-
-
 def _cmd_bench(args):
-    from . import bench
+    from .bench.cli import run_bench
 
-    if args.what == "cluster":
-        if args.battery is not None and not Path(args.battery).is_dir():
-            raise UsageError(f"battery folder '{args.battery}' does not exist")
-        table = bench.run_cluster_benchmark(
-            args.out, datasets=args.datasets, battery=args.battery, methods=args.methods,
-            modes=_modes(args), n_jobs=args.jobs, quick=args.quick,
-            max_samples=args.max_samples, random_state=args.random_state,
-            verbose=not args.quiet)
-        _print_cluster_summary(table)
-    elif args.what == "moe":
-        if args.recon:
-            from .bench.moe_recon import run_recon_benchmark as run
-        else:
-            from .bench.moe import run_moe_benchmark as run
-
-        table = run(args.out, quick=args.quick, seeds=tuple(args.seeds), verbose=not args.quiet)
-        print(table.to_string(index=False, max_rows=40))
-    elif args.what == "scale":
-        from .bench.scale import run_scale_benchmark
-
-        run_scale_benchmark(args.out, datasets=args.datasets, quick=args.quick,
-                            max_n=args.max_n, true_k=args.true_k, timeout=args.timeout,
-                            max_rss_gb=args.max_rss_gb, sizes=args.sizes,
-                            random_state=args.random_state, verbose=not args.quiet)
-    else:
-        from .bench.embed import run_embed_benchmark
-
-        table = run_embed_benchmark(args.out, quick=args.quick, verbose=not args.quiet)
-        print(table.to_string(index=False, max_rows=40))
-    return 0
-
-
-def _print_cluster_summary(table):
-    from .bench.report import method_summary
-
-    summary = method_summary(table)[["ari", "ami", "acc", "total_time_s", "runs_ok"]]
-    print(summary.round(3).to_string())
+    return run_bench(args, usage_error=UsageError)
 
 
 def _cmd_demo(args):
@@ -173,74 +129,6 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
-
-
-def _add_bench(sub):
-    from .bench.methods import get_methods
-
-    bench = sub.add_parser("bench", help="benchmarks: cluster | scale | moe | embed",
-                           description="Run a benchmark and write its table and plots.")
-    what = bench.add_subparsers(dest="what", metavar="{cluster,scale,moe,embed}", required=True,
-                                parser_class=_Parser)
-    c = what.add_parser(
-        "cluster", help="clustering roster x datasets -> results.csv/.md and plots",
-        description="Compare graphmoe's connectivity clustering with k-means, GMM, spectral, "
-                    "agglomerative, HDBSCAN (and genieclust, fast_hdbscan, Leiden when "
-                    "installed) on built-in data and/or a benchmark-battery folder. Scores: "
-                    "ARI, AMI, NMI, Hungarian accuracy (best over reference labellings, noise "
-                    "points of the reference left out).")
-    c.add_argument("--datasets", nargs="+", metavar="NAME", choices=BUILTIN_NAMES,
-                   help="built-ins: moons pinwheel spirals digits fashion-mnist (default: the "
-                        "first four; fashion-mnist is a 5000-image subsample, minutes more)")
-    c.add_argument("--battery", metavar="DIR",
-                   help="folder of <name>.data.gz + <name>.labels0.gz ... (label 0 = noise)")
-    roster = [m.name for m in get_methods(include_unavailable=True)]
-    c.add_argument("--methods", nargs="+", metavar="NAME", choices=roster,
-                   help="roster entries to run (default: all installed): " + " ".join(roster))
-    c.add_argument("--true-k", action=argparse.BooleanOptionalAction, default=None,
-                   help="only with (--true-k) or only without (--no-true-k) the true number "
-                        "of clusters (default: both)")
-    c.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                   help="parallel runs (default 1)")
-    c.add_argument("--max-samples", type=_positive_int, default=10_000, metavar="N",
-                   help="subsample larger datasets to this size (default 10000)")
-    c.add_argument("--random-state", type=int, default=0)
-    _add_common(c, "runs/bench-cluster")
-    _add_scale(what)
-    for name, helptext in (("moe", "GraphMoE vs dense, softmax, k-means, GMM, DMVAE gates"),
-                           ("embed", "AutoEncoder, VAE, VaDE, DMVAE embeddings")):
-        p = what.add_parser(name, help=helptext, description=helptext + ".")
-        if name == "moe":
-            p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="S",
-                           help="random seeds, one run each (default: 0 1 2)")
-            p.add_argument("--recon", action="store_true",
-                           help="the SMoE-VAE question instead: Fashion-MNIST reconstruction "
-                                "experts routed by graph / DMVAE gates vs by class labels")
-        _add_common(p, f"runs/bench-{name}")
-
-
-def _add_scale(what):
-    from .bench.scale import SIZES
-
-    s = what.add_parser(
-        "scale", help="ConnectivityClustering time / memory / ARI against n",
-        description="Fit ConnectivityClustering on Fashion-MNIST 10k/30k/70k and 50-D blobs "
-                    "100k/300k/1M, each size in a fresh process (first and second fit), with "
-                    "peak RSS, ARI, a per-stage breakdown and the log-log slope of time vs n.")
-    s.add_argument("--datasets", nargs="+", metavar="NAME", choices=sorted(SIZES),
-                   help="fashion-mnist and/or blobs50 (default: both)")
-    s.add_argument("--max-n", type=_positive_int, default=None, metavar="N",
-                   help="leave out sizes above N")
-    s.add_argument("--sizes", type=_positive_int, nargs="+", metavar="N",
-                   help="these sizes for every dataset instead of the defaults")
-    s.add_argument("--true-k", action=argparse.BooleanOptionalAction, default=True,
-                   help="give the estimator the true number of clusters (default: yes)")
-    s.add_argument("--timeout", type=_positive_int, default=3600, metavar="S",
-                   help="kill one size's process after S seconds (default 3600)")
-    s.add_argument("--max-rss-gb", type=float, default=8.0, metavar="GB",
-                   help="kill one size's process when its RSS passes GB (default 8)")
-    s.add_argument("--random-state", type=int, default=0)
-    _add_common(s, "runs/bench-scale")
 
 
 def build_parser():
@@ -277,7 +165,9 @@ def build_parser():
     cl.add_argument("--random-state", type=int, default=0)
     cl.add_argument("--out", default="runs/cluster", metavar="DIR",
                     help="output folder (default: runs/cluster)")
-    _add_bench(sub)
+    from .bench.cli import add_bench_parser
+
+    add_bench_parser(sub, _Parser, _positive_int, _add_common)
     return parser
 
 

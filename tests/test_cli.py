@@ -123,7 +123,7 @@ def test_bench_moe_and_embed_call_their_entry_points(monkeypatch, tmp_path, caps
     assert main(["bench", "moe", "--quick", "--seeds", "3", "4", "-q",
                  "--out", str(tmp_path / "m")]) == 0
     assert calls["moe"] == {"out_dir": str(tmp_path / "m"), "quick": True, "verbose": False,
-                            "seeds": (3, 4)}
+                            "seeds": (3, 4), "tasks": None, "methods": None}
     assert main(["bench", "embed", "--out", str(tmp_path / "e")]) == 0
     assert calls["embed"]["quick"] is False and calls["embed"]["verbose"] is True
     out = capsys.readouterr().out

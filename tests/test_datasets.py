@@ -77,3 +77,17 @@ def test_load_by_name_and_unknown_name():
     assert {"moons", "pinwheel", "spirals", "digits"} <= set(datasets.available())
     with pytest.raises(ValueError, match="unknown dataset"):
         datasets.load("nope")
+
+
+def test_one_registry_feeds_load_the_cli_and_the_benchmark():
+    from graphmoe.bench.suites import builtin_suite
+    from graphmoe.cli import build_parser
+
+    assert set(datasets.BUILTIN) == {"moons", "pinwheel", "spirals", "digits", "fashion-mnist"}
+    default = [n for n, e in datasets.BUILTIN.items() if e.bench_default]
+    assert default == ["moons", "pinwheel", "spirals", "digits"]
+    args = build_parser().parse_args(["bench", "cluster", "--datasets", "digits"])
+    assert args.datasets == ["digits"]
+    suite = builtin_suite(["moons", "pinwheel"], quick=True)
+    assert [len(ds.X) for ds in suite] == [600, 5 * 150]  # sizes from bench_quick
+    assert not datasets.BUILTIN["digits"].seeded

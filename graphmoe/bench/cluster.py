@@ -31,12 +31,14 @@ def run_cluster_benchmark(out_dir, datasets=None, battery=None, methods=None, mo
     battery : str or Path, optional
         A benchmark-battery folder (``<name>.data.gz`` + ``<name>.labels0.gz``, ...).
     methods : list of str, optional
-        Roster entries (default: all importable ones; see ``graphmoe.bench.methods``).
+        Roster entries (default: all importable ones, without EVoC and UMAP + HDBSCAN
+        in a ``quick`` run; see ``graphmoe.bench.methods``).
     modes : tuple of {"true-k", "no-true-k"}
     n_jobs : int
         Parallel runs (processes).
     quick : bool
-        Small versions of the built-ins (a smoke run of a minute or so).
+        Small versions of the built-ins (a smoke run of a minute or so); EVoC and
+        UMAP + HDBSCAN only when named in ``methods``.
     max_samples : int or None
         Larger datasets are subsampled (stratified) to this size; the table says so.
     random_state : int
@@ -56,7 +58,7 @@ def run_cluster_benchmark(out_dir, datasets=None, battery=None, methods=None, mo
                                max_samples=max_samples)
     if battery is not None:
         suite += battery_suite(battery, max_samples=max_samples, random_state=random_state)
-    roster = get_methods(methods)
+    roster = get_methods(methods, quick=quick)
     result = run_benchmark(suite, roster, modes=modes, n_jobs=n_jobs,
                            random_state=random_state, verbose=verbose)
     out = Path(out_dir)

@@ -8,12 +8,14 @@ and NMI; costs are training time and peak resident memory during training.
 """
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .memory import peak_memory
+from .report import markdown_table
 
 __all__ = ["run_embed_benchmark", "EMBEDDERS", "peak_memory"]
 
@@ -21,38 +23,6 @@ __all__ = ["run_embed_benchmark", "EMBEDDERS", "peak_memory"]
 EMBEDDERS = {"ae": "AutoEncoder", "vae": "VAE", "vade": "VaDE", "dmvae": "DMVAE"}
 #: graph_weight values compared (off, and the library default).
 GRAPH_WEIGHTS = (0.0, 5.0)
-
-
-class peak_memory:
-    """Context manager sampling this process's resident memory; ``.peak_mb`` is its peak.
-
-    The peak is the whole process's RSS (data, model, optimiser and whatever
-    earlier runs left allocated), sampled every ``interval`` seconds.
-    """
-
-    def __init__(self, interval=0.05):
-        import psutil
-
-        self._proc, self._interval = psutil.Process(), interval
-        self.peak_mb = 0.0
-
-    def _watch(self):
-        while not self._stop.is_set():
-            self._peak = max(self._peak, self._proc.memory_info().rss)
-            self._stop.wait(self._interval)
-
-    def __enter__(self):
-        self._start = self._peak = self._proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self._peak = max(self._peak, self._proc.memory_info().rss)
-        self.peak_mb = self._peak / 2**20
 
 
 def _load(name, quick, n_fashion, random_state):
@@ -201,6 +171,4 @@ def _markdown(table):
         shown[c] = shown[c].map(lambda v: f"{v:.3f}")
     shown["train_s"] = shown["train_s"].map(lambda v: f"{v:.1f}")
     shown["peak_mb"] = shown["peak_mb"].map(lambda v: f"{v:.0f}")
-    head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-    body = "".join("| " + " | ".join(str(v) for v in r) + " |\n" for r in shown.values)
-    return head + body
+    return markdown_table(shown, index=False) + "\n"

@@ -7,9 +7,9 @@ reference number of clusters; in *no-true-k* mode it gets ``None`` and either
 selects k itself (graphmoe, the HDBSCANs, Leiden, k-means by silhouette, GMM
 by BIC) or is skipped with a row saying why.
 
-Optional competitors (genieclust, fast_hdbscan, Leiden on the kNN graph) join
-the roster only when their packages are importable (``pip install
-graphmoe[bench]``).
+Optional competitors (genieclust, fast_hdbscan, Leiden on the kNN graph,
+EVōC, UMAP + HDBSCAN) join the roster only when their packages are importable
+(``pip install graphmoe[bench]``).
 """
 from __future__ import annotations
 
@@ -54,12 +54,16 @@ class Method:
         given, otherwise chooses it; ``"ignores"``: never uses k.
     requires : tuple of str
         Importable modules the method needs (the method is left out otherwise).
+    in_quick : bool
+        Part of the default roster of a ``--quick`` run. Methods whose first call
+        compiles for minutes (UMAP) or that need no smoke test run only when named.
     """
 
     name: str
     fit_predict: object = field(repr=False)
     k_mode: str = "selects"
     requires: tuple = ()
+    in_quick: bool = True
 
     def available(self):
         return all(importlib.util.find_spec(m) is not None for m in self.requires)
@@ -248,6 +252,37 @@ def _fast_hdbscan(X, n_clusters, random_state):
     return fast_hdbscan.HDBSCAN(min_cluster_size=15).fit_predict(X)
 
 
+#: EVoC lays the graph out in this many dimensions at least (its PCA step needs as many features).
+EVOC_MIN_EMBEDDING_DIM = 4
+
+
+def _evoc(X, n_clusters, random_state):
+    import evoc
+
+    # EVoC works on float32 embedding vectors; on 2-D data its default layout dimension
+    # exceeds the features, so the layout keeps the input dimension there
+    dim = X.shape[1] if X.shape[1] < EVOC_MIN_EMBEDDING_DIM else None
+    model = evoc.EVoC(approx_n_clusters=n_clusters, node_embedding_dim=dim,
+                      random_state=random_state)
+    return model.fit_predict(np.ascontiguousarray(X, dtype=np.float32))
+
+
+#: UMAP + HDBSCAN, the recipe of UMAP's "using UMAP for clustering" guide: a 30-neighbour
+#: layout with min_dist=0 into (at most) 10 dimensions, then HDBSCAN with min_samples=10.
+UMAP_COMPONENTS = 10
+
+
+def _umap_hdbscan(X, n_clusters, random_state):
+    import hdbscan
+    import umap
+
+    dim = min(UMAP_COMPONENTS, X.shape[1])
+    layout = umap.UMAP(n_neighbors=30, min_dist=0.0, n_components=dim, random_state=random_state)
+    Z = layout.fit_transform(X)
+    # the guide scales min_cluster_size with the data (500 on 70k MNIST): 0.5 % of n here
+    return hdbscan.HDBSCAN(min_samples=10, min_cluster_size=max(15, len(X) // 200)).fit_predict(Z)
+
+
 def _leiden_knn(X, n_clusters, random_state, n_neighbors=15):
     import igraph
     import leidenalg
@@ -281,18 +316,22 @@ def default_roster():
         Method("genie", _genie, "needs", ("genieclust",)),
         Method("fast-hdbscan", _fast_hdbscan, "ignores", ("fast_hdbscan",)),
         Method("leiden-knn", _leiden_knn, "ignores", ("leidenalg", "igraph")),
+        Method("evoc", _evoc, "selects", ("evoc",), in_quick=False),
+        Method("umap-hdbscan", _umap_hdbscan, "ignores", ("umap", "hdbscan"), in_quick=False),
     ]
 
 
-def get_methods(names=None, include_unavailable=False):
-    """Roster entries by name (default: all whose packages are importable).
+def get_methods(names=None, include_unavailable=False, quick=False):
+    """Roster entries by name (default: all whose packages are importable; with
+    ``quick``, only those marked ``in_quick``).
 
     Raises ``ValueError`` naming any unknown method.
     """
     roster = default_roster()
     by_name = {m.name: m for m in roster}
     if names is None:
-        return [m for m in roster if include_unavailable or m.available()]
+        return [m for m in roster if (include_unavailable or m.available())
+                and (m.in_quick or not quick)]
     names = [names] if isinstance(names, str) else list(names)
     unknown = [n for n in names if n not in by_name]
     if unknown:

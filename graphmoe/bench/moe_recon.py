@@ -36,6 +36,7 @@ from torch import nn
 
 from ..moe import GraphMoERegressor
 from ..nn.experts import MLPExpert
+from .report import markdown_table
 
 __all__ = ["run_recon_benchmark", "LabelGroups", "FULL", "QUICK"]
 
@@ -191,19 +192,17 @@ def _markdown(results):
     """Mean (± sd over seeds) per (gate, E)."""
     metrics = ["mse", "separability", "separability_balanced", "chance", "purity",
                "experts_used", "fit_s"]
-    lines = ["| gate | E | " + " | ".join(metrics) + " |",
-             "|---|---:|" + "---:|" * len(metrics)]
+    rows = []
     for (gate, e), part in results.groupby(["gate", "n_experts"], sort=False):
-        cells = []
+        row = {"gate": gate, "E": e}
         for m in metrics:
             v = part[m].to_numpy(dtype=float)
             fmt = ("{:.4f}" if m == "mse" else "{:.1f}" if m in ("fit_s", "experts_used")
                    else "{:.3f}")
-            cell = fmt.format(v.mean())
-            if len(v) > 1:
-                cell += " ± " + fmt.format(v.std(ddof=1))
-            cells.append(cell)
-        lines.append(f"| {gate} | {e} | " + " | ".join(cells) + " |")
+            row[m] = fmt.format(v.mean()) + (" ± " + fmt.format(v.std(ddof=1))
+                                             if len(v) > 1 else "")
+        rows.append(row)
+    lines = [markdown_table(pd.DataFrame(rows), index=False)]
     floor = results["mse_mean_image"].mean()
     lines.append(f"\nMSE of predicting the mean training image: {floor:.4f}. "
                  "Separability: held-out accuracy of a logistic regression on the pixels "

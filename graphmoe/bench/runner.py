@@ -4,15 +4,15 @@ One row per (dataset, method, mode). A run that raises is recorded as a row
 with ``status="failed"`` and the error's first line, a run that does not apply
 (a method that needs k in no-true-k mode, an O(n^2) method on large data) as
 ``status="skipped"``; neither stops the benchmark. Time is wall-clock seconds
-of ``fit_predict``; ``peak_mem_mb`` is the peak of memory allocated through
-Python's allocators during the run (NumPy arrays included, torch and native
-libraries' private buffers not), measured with :mod:`tracemalloc`. Warnings
+of ``fit_predict``; ``peak_mem_mb`` is the most memory the run needed: the
+larger of its rise in resident memory (sampled) and the peak it allocated
+through Python's allocators (:mod:`tracemalloc`, exact for NumPy arrays); see
+:class:`graphmoe.bench.memory.peak_memory`. Warnings
 a method raises are kept off the terminal; the first goes into ``warning``.
 """
 from __future__ import annotations
 
 import time
-import tracemalloc
 import warnings
 from collections import namedtuple
 
@@ -21,6 +21,7 @@ import pandas as pd
 
 from .._progress import progress
 from ..metrics import score_partition
+from .memory import peak_memory
 from .methods import SkipRun
 
 __all__ = ["MODES", "COLUMNS", "BenchmarkResult", "run_one", "run_benchmark"]
@@ -43,21 +44,12 @@ def _error_line(err):
 
 
 def _measured(fn, *args):
-    """``fn(*args)`` with its wall time (s) and peak traced memory (MiB)."""
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    start = time.perf_counter()
-    try:
+    """``fn(*args)`` with its wall time (s) and the most memory it needed (MiB)."""
+    with peak_memory(trace=True) as mem:
+        start = time.perf_counter()
         result = fn(*args)
-    finally:
         elapsed = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1] - base
-        if not was_tracing:
-            tracemalloc.stop()
-    return result, elapsed, max(peak, 0) / 2**20
+    return result, elapsed, mem.added_mb
 
 
 def run_one(dataset, method, mode, random_state=0):

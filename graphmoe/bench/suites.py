@@ -13,20 +13,7 @@ import numpy as np
 
 from .._validation import check_random_state
 
-__all__ = ["BenchDataset", "builtin_suite", "battery_suite", "BUILTIN_SIZES", "subsample"]
-
-#: Sizes of the built-in datasets: (full run, ``quick`` run). ``None`` = loader default.
-BUILTIN_SIZES = {
-    "moons": ({"n_samples": 2000}, {"n_samples": 600}),
-    "pinwheel": ({"n_per_arm": 1000}, {"n_per_arm": 150}),
-    "spirals": ({"n_per_arm": 400}, {"n_per_arm": 300}),
-    "digits": ({}, {}),
-    "fashion-mnist": ({"subset": "all", "n_samples": 5000}, {"subset": "test", "n_samples": 1000}),
-}
-#: Built-ins run by default. Fashion-MNIST (5,000 images, 784 features) only when named:
-#: its ``+ae`` runs alone take minutes on two cores.
-DEFAULT_BUILTINS = ("moons", "pinwheel", "spirals", "digits")
-
+__all__ = ["BenchDataset", "builtin_suite", "battery_suite", "subsample"]
 
 @dataclass
 class BenchDataset:
@@ -87,22 +74,26 @@ def _limit(ds, max_samples, random_state):
 
 
 def builtin_suite(names=None, quick=False, random_state=0, max_samples=None):
-    """The built-in datasets (default :data:`DEFAULT_BUILTINS`; Fashion-MNIST when named)
-    as a list of :class:`BenchDataset`."""
-    from .. import datasets
+    """The built-in datasets as a list of :class:`BenchDataset`.
+
+    Names and sizes come from the registry ``graphmoe.datasets.BUILTIN`` (default: the
+    entries with ``bench_default``; Fashion-MNIST only when named).
+    """
+    from ..datasets import BUILTIN, load
 
     if names is None:
-        names = list(DEFAULT_BUILTINS)
-    unknown = [n for n in names if n not in BUILTIN_SIZES]
+        names = [name for name, entry in BUILTIN.items() if entry.bench_default]
+    unknown = [n for n in names if n not in BUILTIN]
     if unknown:
-        raise ValueError(f"unknown dataset(s) {unknown}; built-ins are {sorted(BUILTIN_SIZES)}.")
+        raise ValueError(f"unknown dataset(s) {unknown}; built-ins are {sorted(BUILTIN)}.")
     suite = []
     for name in names:
-        kwargs = BUILTIN_SIZES[name][1 if quick else 0]
-        X, y = datasets.load(name, random_state=random_state, **kwargs)
+        entry = BUILTIN[name]
+        kwargs = {**entry.bench, **(entry.bench_quick if quick else {})}
+        X, y = load(name, random_state=random_state, **kwargs)
         note = ""
         if name == "fashion-mnist":
-            total = 10_000 if kwargs["subset"] == "test" else 70_000
+            total = 10_000 if {**entry.defaults, **kwargs}["subset"] == "test" else 70_000
             note = f"subsampled {len(X)} of {total}"
         y = np.asarray(y, dtype=np.int64)
         ds = BenchDataset(name, np.asarray(X, dtype=np.float64), [y],
