@@ -43,6 +43,10 @@ def propagate_labels(mst_edges, seed_labels):
     """
     u = np.ascontiguousarray(mst_edges[:, 0], dtype=np.int64)
     v = np.ascontiguousarray(mst_edges[:, 1], dtype=np.int64)
+    n = seed_labels.shape[0]
+    # the numba kernel does not check bounds: a bad index would read past the arrays
+    if u.size and (min(u.min(), v.min()) < 0 or max(u.max(), v.max()) >= n):
+        raise ValueError(f"mst_edges name samples outside 0..{n - 1} (seed_labels has {n}).")
     return _propagate(u, v, np.asarray(seed_labels, dtype=np.int64).copy())
 
 

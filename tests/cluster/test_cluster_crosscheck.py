@@ -66,6 +66,12 @@ def test_numba_propagation_equals_python_union_find(seed):
     assert labels.dtype == np.int64 and np.all(labels[picked] == seeds[picked])
 
 
+def test_propagation_rejects_edges_outside_the_samples():
+    edges = _random_tree(20, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="outside 0..9"):
+        propagate_labels(edges, np.full(10, -1))
+
+
 @pytest.mark.parametrize("min_samples", [1, 5])
 def test_condensed_tree_matches_hdbscan_library(min_samples):
     hdbscan = pytest.importorskip("hdbscan")
