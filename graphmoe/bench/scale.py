@@ -211,6 +211,7 @@ def _slopes(table):
             continue
         rows.append({"dataset": name, "sizes": len(part["first_time_s"].dropna()),
                      "slope_first_fit": loglog_slope(part["n"], part["first_time_s"]),
+                     "slope_first_cpu": loglog_slope(part["n"], part["first_cpu_s"]),
                      "slope_second_fit": loglog_slope(part["n"], part["second_time_s"]),
                      "slope_second_cpu": loglog_slope(part["n"], part["second_cpu_s"])})
     return pd.DataFrame(rows)
@@ -228,9 +229,9 @@ def _markdown(table, slopes):
     shown = table.rename(columns={f"first_{s}_{u}": f"{s}_{u}" for s in STAGES
                                   for u in ("s", "cpu_s", "mb")} | {"first_other_s": "other_s"})
     parts = ["# graphmoe scaling: ConnectivityClustering, first fit in a fresh process", "",
-             markdown_table(table.reindex(columns=main_cols), floatfmt=".3g", index=False), "",
+             markdown_table(table.reindex(columns=main_cols), floatfmt=".4g", index=False), "",
              "## First fit by stage (wall s, CPU s; MiB the stage raised the RSS high-water mark)",
-             "", markdown_table(shown.reindex(columns=stage_cols), floatfmt=".3g", index=False),
+             "", markdown_table(shown.reindex(columns=stage_cols), floatfmt=".4g", index=False),
              "", "## Log-log slope of time against n", "",
              markdown_table(slopes, floatfmt=".2f", index=False), ""]
     return "\n".join(parts)
