@@ -23,9 +23,13 @@ from ._index import _drop_self, pair_distances
 
 __all__ = ["FaissIVFIndex", "IVF_PROBES", "ivf_lists"]
 
-#: Lists probed per query. On Fashion-MNIST 70k (265 lists) 8 probes give
-#: recall@15 0.988, on 10k 0.99+ (``benchmarks/knn_backends.py``).
+#: Lists probed per query at first. The count doubles until a sample of
+#: training points reaches ``IVF_TARGET_RECALL`` against an exhaustive scan:
+#: clustered data stop at 8 (Fashion-MNIST 70k: 264 lists, recall@15 0.99),
+#: structureless data (an isotropic Gaussian) need many more.
 IVF_PROBES = 8
+IVF_TARGET_RECALL = 0.97
+_TUNING_SAMPLE = 256
 #: faiss' k-means wants >= 39 training points per list; 40 keeps it quiet.
 _MIN_POINTS_PER_LIST = 40
 _KMEANS_ITERATIONS = 10
@@ -83,8 +87,9 @@ class FaissIVFIndex:
         with _faiss_threads(faiss, n_jobs):
             self._index.train(train)
             self._index.add(self._Xf)
-        self._index.nprobe = min(IVF_PROBES, self.n_lists)
         self._faiss = faiss
+        self._probes = {}  # k -> lists to probe (tuned once per k)
+        self._sample = np.sort(rng.choice(n, min(n, _TUNING_SAMPLE), replace=False))
 
     def _prepare(self, Y):
         Y = np.ascontiguousarray(Y, dtype=np.float32)
@@ -92,14 +97,34 @@ class FaissIVFIndex:
             Y = Y / np.linalg.norm(Y, axis=1, keepdims=True)
         return np.ascontiguousarray(Y, dtype=np.float32)
 
+    def _probe(self, Yf, k, nprobe):
+        params = self._faiss.SearchParametersIVF(nprobe=int(nprobe))
+        return self._index.search(Yf, k, params=params)
+
+    def _tuned_probes(self, k):
+        """Fewest lists (8, 16, 32, ...) whose search of a sample reaches the target recall."""
+        if k not in self._probes:
+            sample = self._Xf[self._sample]
+            flat = self._faiss.IndexFlatL2(sample.shape[1])
+            flat.add(self._Xf)
+            kth = flat.search(sample, k)[0][:, -1:]
+            nprobe = min(IVF_PROBES, self.n_lists)
+            while nprobe < self.n_lists:
+                dist = self._probe(sample, k, nprobe)[0]
+                # ties and float32 rounding: a hit is any neighbour no farther than the k-th
+                if np.mean((dist >= 0) & (dist <= kth * (1 + 1e-4) + 1e-12)) >= IVF_TARGET_RECALL:
+                    break
+                nprobe = min(2 * nprobe, self.n_lists)
+            self._probes[k] = nprobe
+        return self._probes[k]
+
     def _search(self, Yf, k):
         with _faiss_threads(self._faiss, self.n_jobs):
-            _, ind = self._index.search(Yf, k)
+            ind = self._probe(Yf, k, self._tuned_probes(k))[1]
             short = np.flatnonzero((ind < 0).any(axis=1))
             if short.size:
                 # Probed lists held fewer than k points: scan all lists (exact) for those rows.
-                params = self._faiss.SearchParametersIVF(nprobe=self.n_lists)
-                ind[short] = self._index.search(Yf[short], k, params=params)[1]
+                ind[short] = self._probe(Yf[short], k, self.n_lists)[1]
         return ind.astype(np.int64)
 
     def query(self, Y, k):

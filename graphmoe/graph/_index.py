@@ -18,12 +18,17 @@ __all__ = ["BACKENDS", "ExactIndex", "make_index", "AUTO_EXACT_MAX_WORK", "choos
 #: Values of ``KNNGraph(backend=...)``.
 BACKENDS = ("auto", "exact", "faiss", "pynndescent")
 
-#: ``backend="auto"`` searches exactly while brute force is cheap (n^2 * d below
+#: ``backend="auto"`` searches exactly while brute force is cheap (n^2 * d up to
 #: ``AUTO_EXACT_MAX_WORK``) or the data are low-dimensional (KD-tree, n log n),
-#: and with faiss IVF otherwise. Measured on the shared 2-core machine, k = 15,
-#: ``benchmarks/knn_backends.py --crossover`` (CPU seconds, exact / faiss):
-#:   see AUTO_CROSSOVER_TABLE below.
-AUTO_EXACT_MAX_WORK = 2e9
+#: and with faiss IVF beyond. CPU seconds of a whole ``KNNGraph.fit`` (k = 15,
+#: shared 2-core machine, ``benchmarks/knn_backends.py [--crossover]``),
+#: exact / faiss:
+#:   Fashion-MNIST 10k x 784 (7.8e10): 4.3 / 4.0      structured data: even
+#:   Gaussian 10k x 50 (5e9):          0.6 / 2.1      structureless data make
+#:   Gaussian 20k x 50 (2e10):         2.3 / 5.7      IVF probe many lists
+#: Brute force grows as n^2 d, IVF about as n^1.5 d; the old pynndescent
+#: threshold (2e10) still sits at or below the crossover, so it is kept.
+AUTO_EXACT_MAX_WORK = 2e10
 AUTO_EXACT_MAX_LOWDIM_FEATURES = 10
 
 
@@ -54,7 +59,7 @@ def make_index(backend, X, k, metric="euclidean", random_state=None, n_jobs=None
                           n_jobs=n_jobs, verbose=verbose)
 
 
-def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 24):
+def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
     """float64 distances between each row of Y and its candidates ``X[ind[i]]``.
 
     Parameters
@@ -65,21 +70,28 @@ def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 24):
     metric : {"euclidean", "cosine"}
         Cosine distance is computed as ``|u - v|^2 / 2`` of unit rows, which is
         ``1 - cos`` and exactly 0 for duplicate directions.
+    chunk_elements : int
+        Work in blocks of about this many float64 values (cache-sized blocks
+        are several times faster than one big block).
 
     Returns
     -------
     ndarray of shape (m, k), float64
     """
-    Y, X = np.asarray(Y, dtype=np.float64), np.asarray(X, dtype=np.float64)
-    if metric == "cosine":
-        Y = Y / np.linalg.norm(Y, axis=1, keepdims=True)
-        X = X / np.linalg.norm(X, axis=1, keepdims=True)
     m, k = ind.shape
     out = np.empty((m, k))
+    if metric == "cosine":
+        y_norm = np.linalg.norm(np.asarray(Y, dtype=np.float64), axis=1)
+        x_norm = np.linalg.norm(np.asarray(X, dtype=np.float64), axis=1)
     step = max(1, chunk_elements // max(1, k * X.shape[1]))
     for start in range(0, m, step):  # differences, not dot products: exact zeros stay zero
-        diff = Y[start:start + step, None, :] - X[ind[start:start + step]]
-        out[start:start + step] = np.einsum("ijk,ijk->ij", diff, diff)
+        rows = slice(start, start + step)
+        y = np.asarray(Y[rows], dtype=np.float64)[:, None, :]
+        x = np.asarray(X[ind[rows]], dtype=np.float64)
+        if metric == "cosine":
+            y, x = y / y_norm[rows, None, None], x / x_norm[ind[rows]][:, :, None]
+        diff = y - x
+        out[rows] = np.einsum("ijk,ijk->ij", diff, diff)
     return out / 2 if metric == "cosine" else np.sqrt(out)
 
 

@@ -79,13 +79,17 @@ class KNNGraph(BaseEstimator):
         Neighbours per point, the point itself excluded. Must be smaller than
         the number of samples (a ``ValueError`` says so otherwise).
     metric : {"euclidean", "cosine"}, default="euclidean"
-    backend : {"auto", "pynndescent", "exact"}, default="auto"
-        ``"exact"`` uses scikit-learn's NearestNeighbors, ``"pynndescent"``
-        approximate NN-descent; ``"auto"`` picks exact search for up to 10
-        features or while ``n_samples**2 * n_features <= 2e10`` (20,000 x 50,
-        5,000 x 784) and pynndescent beyond (timings in ``graphmoe.graph._index``).
+    backend : {"auto", "faiss", "pynndescent", "exact"}, default="auto"
+        ``"exact"`` uses scikit-learn's NearestNeighbors; ``"faiss"`` faiss'
+        IVF-Flat index (compiled, no JIT; probes as many lists as a sample
+        needs to reach recall 0.97; reproducible across thread counts);
+        ``"pynndescent"`` NN-descent (its numba kernels compile in every new
+        process, ~1 min on 784-D data). ``"auto"`` picks exact search for up to
+        10 features or while ``n_samples**2 * n_features`` is small (see
+        ``graphmoe.graph._index.AUTO_EXACT_MAX_WORK``) and faiss beyond.
     random_state : int, RandomState or None, default=None
-        Seed of pynndescent's random projection trees.
+        Seed of faiss' coarse k-means (and of the sample that tunes its
+        probes) or of pynndescent's random projection trees.
     n_jobs : int or None, default=None
         Threads for the neighbour search.
     verbose : bool, default=False
@@ -105,7 +109,7 @@ class KNNGraph(BaseEstimator):
     floor_ : float
         The weight used for zero distances.
     backend_ : str
-        The backend used ("exact" or "pynndescent").
+        The backend used ("exact", "faiss" or "pynndescent").
     n_features_in_ : int
 
     Examples
