@@ -91,6 +91,18 @@ class FaissIVFIndex:
         self._probes = {}  # k -> lists to probe (tuned once per k)
         self._sample = np.sort(rng.choice(n, min(n, _TUNING_SAMPLE), replace=False))
 
+    def __getstate__(self):
+        # SWIG objects do not pickle: store the index as faiss' own byte image.
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_index", "_faiss")}
+        state["_index_bytes"] = self._faiss.serialize_index(self._index)
+        return state
+
+    def __setstate__(self, state):
+        import faiss
+
+        self._index = faiss.deserialize_index(state.pop("_index_bytes"))
+        self.__dict__.update(state, _faiss=faiss)
+
     def _prepare(self, Y):
         Y = np.ascontiguousarray(Y, dtype=np.float32)
         if self.metric == "cosine":

@@ -132,3 +132,13 @@ def test_pair_distances_matches_cdist():
         want = cdist(Y, X, metric=metric)[np.arange(8)[:, None], ind]
         np.testing.assert_allclose(pair_distances(Y, X, ind, metric, chunk_elements=30), want,
                                    atol=1e-12)
+
+
+def test_faiss_graph_pickles_and_answers_the_same(clustered):
+    import pickle
+
+    g = KNNGraph(n_neighbors=5, backend="faiss", random_state=0).fit(clustered[:800])
+    h = pickle.loads(pickle.dumps(g))
+    Y = clustered[800:850]
+    for a, b in zip(g.kneighbors(Y, n_neighbors=7), h.kneighbors(Y, n_neighbors=7)):
+        np.testing.assert_array_equal(a, b)

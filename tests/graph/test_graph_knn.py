@@ -110,7 +110,8 @@ def test_bad_parameters_and_queries():
         g.kneighbors(None, n_neighbors=10)
 
 
-@parametrize_with_checks([KNNGraph(n_neighbors=5, backend="exact")])
+@parametrize_with_checks([KNNGraph(n_neighbors=5, backend="exact"),
+                          KNNGraph(n_neighbors=5, backend="faiss", random_state=0)])
 def test_sklearn_compatible(estimator, check, monkeypatch):
     # Enables scikit-learn's array-API check with NumPy inputs instead of skipping it.
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
