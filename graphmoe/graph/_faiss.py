@@ -78,7 +78,7 @@ class FaissIVFIndex:
         n, d = self._Xf.shape
         self.n_lists = ivf_lists(n)
         self._index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, self.n_lists)
-        self._index.cp.seed = 0 if random_state is None else int(random_state)
+        self._index.cp.seed = 0 if random_state is None else int(random_state) % (1 << 31)
         self._index.cp.niter = _KMEANS_ITERATIONS
         self._index.cp.max_points_per_centroid = 1 << 30  # we subsample ourselves
         rng = np.random.default_rng(self._index.cp.seed)
@@ -117,14 +117,18 @@ class FaissIVFIndex:
         """Fewest lists (8, 16, 32, ...) whose search of a sample reaches the target recall."""
         if k not in self._probes:
             sample = self._Xf[self._sample]
-            flat = self._faiss.IndexFlatL2(sample.shape[1])
-            flat.add(self._Xf)
-            kth = flat.search(sample, k)[0][:, -1:]
+            # exact squared distances of the sample to all points (one BLAS product)
+            norms = np.einsum("ij,ij->i", sample, sample)
+            sq = (norms[:, None] - 2 * sample @ self._Xf.T
+                  + np.einsum("ij,ij->i", self._Xf, self._Xf)[None, :])
+            kth = np.partition(sq, k - 1, axis=1)[:, k - 1:k]
+            # float32 rounding (of order eps * |x|^2) and ties: a hit is any
+            # neighbour no farther than the k-th
+            slack = 1e-4 * kth + 1e-5 * float(np.mean(norms))
             nprobe = min(IVF_PROBES, self.n_lists)
             while nprobe < self.n_lists:
                 dist = self._probe(sample, k, nprobe)[0]
-                # ties and float32 rounding: a hit is any neighbour no farther than the k-th
-                if np.mean((dist >= 0) & (dist <= kth * (1 + 1e-4) + 1e-12)) >= IVF_TARGET_RECALL:
+                if np.mean((dist >= 0) & (dist <= kth + slack)) >= IVF_TARGET_RECALL:
                     break
                 nprobe = min(2 * nprobe, self.n_lists)
             self._probes[k] = nprobe
@@ -139,13 +143,12 @@ class FaissIVFIndex:
                 ind[short] = self._probe(Yf[short], k, self.n_lists)[1]
         return ind.astype(np.int64)
 
-    def query(self, Y, k):
-        ind = self._search(self._prepare(Y), k)
-        dist = pair_distances(np.asarray(Y, dtype=np.float64), self._X, ind, self.metric)
-        return _sort_rows(ind, dist)
+    def query(self, Y, k, Yf=None):
+        ind = self._search(self._prepare(Y) if Yf is None else Yf, k)
+        return _sort_rows(ind, pair_distances(Y, self._X, ind, self.metric))
 
     def neighbors(self, k):
-        ind, dist = self.query(self._X, k + 1)
+        ind, dist = self.query(self._X, k + 1, Yf=self._Xf)
         return _drop_self(ind, dist, k)
 
 
