@@ -26,12 +26,12 @@ BACKENDS = ("auto", "exact", "faiss", "pynndescent")
 #:   Gaussian 10k x 50 (n^2 d = 5e9):    0.6 / 2.1
 #:   Gaussian 20k x 50 (2e10):           2.3 / 5.7
 #:   Fashion-MNIST 10k x 784 (7.8e10):   4.3 / 4.0
-#:   blobs 20k x 200 (8e10):             see the README table / 11.3
+#:   blobs 20k x 200 (8e10):             17.9 / 11.3
 #:   Fashion-MNIST 70k x 784 (3.8e12):   ~210 (n^2 scaling) / 48
 #: Brute force (BLAS) grows as n^2 d; IVF about as n^1.5 d but scans its lists
 #: without BLAS and probes many lists where clusters are isotropic inside, so
-#: exact search stays as fast up to ~1e11.
-AUTO_EXACT_MAX_WORK = 1e11
+#: the crossover lies between 2e10 and 8e10 depending on the data.
+AUTO_EXACT_MAX_WORK = 5e10
 AUTO_EXACT_MAX_LOWDIM_FEATURES = 10
 
 

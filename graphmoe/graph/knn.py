@@ -85,8 +85,8 @@ class KNNGraph(BaseEstimator):
         needs to reach recall 0.97; reproducible across thread counts);
         ``"pynndescent"`` NN-descent (its numba kernels compile in every new
         process, ~1 min on 784-D data). ``"auto"`` picks exact search for up to
-        10 features or while ``n_samples**2 * n_features <= 1e11`` (10,000 x
-        784, 40,000 x 50; timings in ``graphmoe.graph._index``) and faiss beyond.
+        10 features or while ``n_samples**2 * n_features <= 5e10`` (8,000 x
+        784, 30,000 x 50; timings in ``graphmoe.graph._index``) and faiss beyond.
     random_state : int, RandomState or None, default=None
         Seed of faiss' coarse k-means (and of the sample that tunes its
         probes) or of pynndescent's random projection trees.

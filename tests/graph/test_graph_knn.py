@@ -77,10 +77,10 @@ def test_disconnected_data_are_bridged_by_shortest_edges():
 
 def test_auto_backend_threshold():
     assert choose_backend("auto", 1000, 784) == "exact"
-    assert choose_backend("auto", 40_000, 50) == "exact"
-    assert choose_backend("auto", 50_000, 50) == "faiss"
-    assert choose_backend("auto", 10_000, 784) == "exact"
-    assert choose_backend("auto", 20_000, 784) == "faiss"
+    assert choose_backend("auto", 30_000, 50) == "exact"
+    assert choose_backend("auto", 40_000, 50) == "faiss"
+    assert choose_backend("auto", 5_000, 784) == "exact"
+    assert choose_backend("auto", 10_000, 784) == "faiss"
     assert choose_backend("auto", 70_000, 784) == "faiss"
     assert choose_backend("pynndescent", 10, 784) == "pynndescent"
     assert choose_backend("auto", 10 ** 6, 2) == "exact"
