@@ -74,7 +74,8 @@ def test_shape_dtype_and_reproducible(blobs):
 @pytest.mark.parametrize("init", ["spectral", "random"])
 def test_blobs_stay_separated(blobs, init):
     X, y = blobs
-    Z = GraphLayout(n_components=2, init=init, **FAST).fit_transform(X)
+    # A random start needs more epochs than a spectral one to gather the blobs.
+    Z = GraphLayout(n_components=2, init=init, n_epochs=100, random_state=0).fit_transform(X)
     pred = KMeans(5, n_init=10, random_state=0).fit_predict(Z)
     assert adjusted_rand_score(y, pred) >= 0.99
 
