@@ -168,7 +168,7 @@ default="spectral"
         "spread": [Interval(numbers.Real, 0, None, closed="neither")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
         "repulsion_strength": [Interval(numbers.Real, 0, None, closed="left")],
-        "negative_sample_rate": [Interval(numbers.Integral, 0, None, closed="left")],
+        "negative_sample_rate": [Interval(numbers.Integral, 1, None, closed="left")],
         "transform_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": [None, numbers.Integral],

@@ -148,5 +148,7 @@ def test_bad_parameters(blobs):
         GraphLayout(n_components=2, init=np.full((20, 2), np.nan), **FAST).fit(X)
     with pytest.raises(ValueError, match="min_dist"):
         GraphLayout(min_dist=-1.0).fit(X)
+    with pytest.raises(ValueError, match="negative_sample_rate"):
+        GraphLayout(negative_sample_rate=0).fit(X)
     with pytest.raises(ValueError, match="X has 3 features"):
         GraphLayout(n_components=2, **FAST).fit(X).transform(X[:, :3])
