@@ -8,6 +8,7 @@ resident set (ru_maxrss), data loading included, the same for every method.
     .venv/bin/python benchmarks/cluster_real.py [--datasets digits fashion10k fashion70k blobs]
         [--methods default hdbscan mst evoc umap-hdbscan ae-default] [--n-clusters 10|0]
         [--out FILE]
+    .venv/bin/python benchmarks/cluster_real.py --choice moons pinwheel spirals digits fashion10k
 
 ARI counts noise (-1) as a label of its own; ACC is the Hungarian accuracy
 with noise counted as wrong. ``--n-clusters 0`` lets every method choose the
@@ -126,6 +127,40 @@ def run_fresh(method, dataset, k, timeout):
     return json.loads(lines[-1])
 
 
+def choice_table(names, seeds):
+    """ARI of the default ("auto") against "hdbscan" and "mst", with and without n_clusters.
+
+    Quality only (one process): the check that the default is within 0.02 of
+    the better segmenter on every built-in data set.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    from graphmoe import ConnectivityClustering, datasets
+
+    warnings.simplefilter("ignore")
+    lines = ["| data | n_clusters | auto (chose) | hdbscan | mst | auto - best |",
+             "|---|---|---|---|---|---|"]
+    for name in names:
+        for seed in range(seeds):
+            X, y = load(name) if name in DATASETS else datasets.load(name, random_state=seed)
+            # The layout does not depend on the method: fit it once, segment it six times.
+            base = ConnectivityClustering(random_state=seed).fit(X)
+            if base.embedding_ is not None:
+                X = base.embedding_
+            for k in (None, len(np.unique(y))):
+                ari, chose = {}, None
+                for method in ("auto", "hdbscan", "mst"):
+                    cc = ConnectivityClustering(method, n_clusters=k, layout="off",
+                                                random_state=seed).fit(X)
+                    ari[method] = adjusted_rand_score(y, cc.labels_)
+                    chose = chose or cc.method_
+                gap = ari["auto"] - max(ari["hdbscan"], ari["mst"])
+                lines.append(f"| {name} (seed {seed}) | {k} | {ari['auto']:.3f} ({chose}) "
+                             f"| {ari['hdbscan']:.3f} | {ari['mst']:.3f} | {gap:+.3f} |")
+                print(lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
 def table(rows):
     lines = ["| data | method | ARI | ACC | clusters | largest | noise | first fit s "
              "| second fit s | peak GiB |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -147,11 +182,23 @@ def main(argv=None):
     parser.add_argument("--n-clusters", type=int, default=10, help="0: methods choose")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per process")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--choice", nargs="*", default=None, metavar="DATASET",
+                        help="instead: the auto-method check on these data sets (built-in "
+                             "names or the ones above), e.g. moons pinwheel spirals digits")
+    parser.add_argument("--seeds", type=int, default=1, help="seeds of --choice")
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "DATASET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     k = args.n_clusters or None
     if args.worker:
         worker(*args.worker, k)
+        return
+    if args.choice is not None:
+        text = choice_table(args.choice or ["moons", "pinwheel", "spirals", "digits"],
+                            args.seeds)
+        print(text)
+        if args.out:
+            with open(args.out, "w") as fh:
+                fh.write(text + "\n")
         return
     rows = []
     for dataset in args.datasets:

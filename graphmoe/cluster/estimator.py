@@ -227,7 +227,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         if layout is None:
             return self.knn_
         if hasattr(layout, "fit_from_knn"):  # GraphLayout reuses the graph built already
-            Z = layout.fit_from_knn(self.knn_).embedding_
+            Z = layout.fit_from_knn(X, self.knn_).embedding_
         else:
             Z = layout.fit_transform(X)
         self.embedding_ = np.asarray(Z, dtype=np.float64)

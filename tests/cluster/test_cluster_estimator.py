@@ -34,9 +34,9 @@ def test_interleaved_spirals_floor_where_kmeans_fails():
     assert adjusted_rand_score(y, km) < 0.1
 
 
-def test_digits_floor():
+def test_digits_floor_without_layout():
     X, y = datasets.load_digits()
-    cc = ConnectivityClustering(method="mst", n_clusters=10, random_state=0).fit(X)
+    cc = ConnectivityClustering(method="mst", n_clusters=10, layout="off", random_state=0).fit(X)
     assert cc.n_clusters_ == 10
     assert adjusted_rand_score(y, cc.labels_) >= 0.75
 
@@ -157,6 +157,7 @@ def test_bad_sizes_and_predict_input():
 
 @parametrize_with_checks([
     ConnectivityClustering(n_neighbors=5, min_cluster_size=5),
+    ConnectivityClustering(method="hdbscan", n_neighbors=5, min_cluster_size=5),
     ConnectivityClustering(method="mst", n_neighbors=5, min_cluster_size=5),
 ])
 def test_sklearn_compatible(estimator, check, monkeypatch):

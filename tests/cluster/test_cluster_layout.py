@@ -9,9 +9,8 @@ from graphmoe.embed import GraphLayout
 
 @pytest.fixture(scope="module")
 def digits_fit():
-    """A stratified third of sklearn digits (64 features), default estimator, 10 clusters."""
+    """sklearn digits (1,797 x 64), default estimator, 10 clusters: one layout, ~5 s."""
     X, y = datasets.load_digits()
-    X, y = X[::3], y[::3]
     return X, y, ConnectivityClustering(n_clusters=10, random_state=0).fit(X)
 
 
@@ -27,7 +26,14 @@ def test_high_dimensional_data_are_laid_out(digits_fit):
     halo = cc.hierarchy_.members(node, halo=1)
     neighbours = np.unique(cc.graph_[inner].indices)
     np.testing.assert_array_equal(halo, np.union1d(inner, neighbours))
-    assert adjusted_rand_score(y, cc.labels_) >= 0.80
+
+
+
+def test_digits_floor(digits_fit):
+    X, y, cc = digits_fit
+    assert cc.n_clusters_ == 10
+    # measured 0.898 (seeds 0 and 1); the raw pixels give 0.83 (MST cut) and 0.21 (HDBSCAN)
+    assert adjusted_rand_score(y, cc.labels_) >= 0.88
 
 
 def test_predict_with_layout(digits_fit):
