@@ -18,6 +18,8 @@ __all__ = ["smooth_knn_scales", "membership_strengths", "fuzzy_union_graph"]
 
 #: bisection steps for sigma; 64 halvings reach float64 resolution.
 _BISECTION_STEPS = 64
+#: relative error of the membership sum at which the bisection stops.
+_TOLERANCE = 1e-5
 #: sigma never drops below this fraction of the mean neighbour distance, so that
 #: a point inside a tight clump does not get an infinitely sharp kernel.
 _MIN_SCALE = 1e-3
@@ -51,6 +53,8 @@ def smooth_knn_scales(distances, bandwidth=1.0):
     sigma = np.ones(n)
     for _ in range(_BISECTION_STEPS):
         total = np.exp(-shifted / sigma[:, None]).sum(axis=1)
+        if np.all(np.abs(total - target) < _TOLERANCE * target):
+            break
         too_wide = total > target
         hi = np.where(too_wide, sigma, hi)
         lo = np.where(too_wide, lo, sigma)

@@ -26,12 +26,17 @@ _CLIP = 4.0
 
 
 def attraction_curve(min_dist, spread):
-    """Parameters ``(a, b)`` of ``q(d) = 1 / (1 + a d^(2b))`` fitted to the target curve.
+    """Parameters ``(a, b)`` of the similarity curve ``q(d) = 1 / (1 + a d^(2b))``.
 
-    The target is 1 for ``d < min_dist`` and ``exp(-(d - min_dist) / spread)``
-    beyond, sampled on ``[0, 3 spread]`` and fitted by least squares.
+    ``min_dist=None`` gives the Student-t curve ``a = 1 / spread^2, b = 1``.
+    Otherwise the target is 1 for ``d < min_dist`` and
+    ``exp(-(d - min_dist) / spread)`` beyond, sampled on ``[0, 3 spread]`` and
+    fitted by least squares.
     """
     from scipy.optimize import curve_fit
+
+    if min_dist is None:
+        return 1.0 / spread**2, 1.0
 
     d = np.linspace(0.0, 3.0 * spread, 300)
     target = np.where(d < min_dist, 1.0, np.exp(-(d - min_dist) / spread))
@@ -103,7 +108,7 @@ def run_epoch(emb, reference, head, tail, epochs_per_sample, next_sample, next_n
             d2 += diff * diff
         if d2 > 0.0:
             # d2^(b-1) and d2^b from one power: pow is the costliest step here.
-            pow_b1 = d2 ** (b - 1.0)
+            pow_b1 = 1.0 if b == 1.0 else d2 ** (b - 1.0)
             coef = -2.0 * a * b * pow_b1 / (1.0 + a * pow_b1 * d2)
             for c in range(emb.shape[1]):
                 step = _clip(coef * (emb[i, c] - reference[j, c])) * alpha
@@ -124,7 +129,8 @@ def run_epoch(emb, reference, head, tail, epochs_per_sample, next_sample, next_n
                 d2 += diff * diff
             # Coincident points have no direction to push along; skip them.
             if d2 > 0.0:
-                coef = 2.0 * repulsion * b / ((0.001 + d2) * (1.0 + a * d2 ** b))
+                pow_b = d2 if b == 1.0 else d2 ** b
+                coef = 2.0 * repulsion * b / ((0.001 + d2) * (1.0 + a * pow_b))
                 for c in range(emb.shape[1]):
                     emb[i, c] += _clip(coef * (emb[i, c] - reference[k, c])) * alpha
         next_negative[e] += n_neg * per_negative
