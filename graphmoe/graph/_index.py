@@ -1,40 +1,98 @@
-"""Nearest-neighbour indices behind ``KNNGraph``: exact (scikit-learn) and pynndescent.
+"""Nearest-neighbour indices behind ``KNNGraph`` and the choice between them.
 
-Both expose the same two calls, ``neighbors(k)`` (the k nearest *other*
-training points of every training point) and ``query(Y, k)`` (the k nearest
-training points of new points), so the graph code never branches on the
-backend.
+Every index exposes the same two calls, ``neighbors(k)`` (the k nearest
+*other* training points of every training point) and ``query(Y, k)`` (the k
+nearest training points of new points), both returning ``(indices int64,
+distances float64)`` nearest first, so the graph code never branches on the
+backend. Backends: ``"exact"`` (scikit-learn, here), ``"faiss"`` (IVF-Flat,
+``_faiss.py``) and ``"pynndescent"`` (``_nndescent.py``).
 """
 from __future__ import annotations
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["ExactIndex", "NNDescentIndex", "AUTO_EXACT_MAX_WORK", "choose_backend"]
+__all__ = ["BACKENDS", "ExactIndex", "make_index", "AUTO_EXACT_MAX_WORK", "choose_backend",
+           "pair_distances"]
 
-#: ``backend="auto"`` searches exactly while brute force is cheap (n^2 * d below
+#: Values of ``KNNGraph(backend=...)``.
+BACKENDS = ("auto", "exact", "faiss", "pynndescent")
+
+#: ``backend="auto"`` searches exactly while brute force is cheap (n^2 * d up to
 #: ``AUTO_EXACT_MAX_WORK``) or the data are low-dimensional (KD-tree, n log n),
-#: and with pynndescent otherwise. Measured on the project's shared 2-core
-#: machine, k = 15, clustered Gaussian data, pynndescent JIT excluded (seconds,
-#: exact / pynndescent):
-#:   d=2:   n=40,000 0.22 / 3.2                     (exact always wins)
-#:   d=10:  n=20,000 1.2 / 2.7    n=40,000 3.9 / 5.7
-#:   d=50:  n=10,000 0.85 / 1.5   n=20,000 2.4 / 2.4   n=40,000 11.0 / 7.0
-#:   d=784: n=2,000 0.61 / 1.1    n=10,000 5.7 / 4.2   n=20,000 22.7 / 8.7
-#: The crossovers (d=50 at n~20,000, d=784 at n~6,000) sit near n^2 d = 2e10.
+#: and with faiss IVF beyond. CPU seconds of a whole ``KNNGraph.fit`` (k = 15,
+#: shared 2-core machine, ``benchmarks/knn_backends.py [--crossover]``),
+#: exact / faiss:
+#:   Fashion-MNIST 10k x 784 (7.8e10): 4.3 / 4.0      structured data: even
+#:   Gaussian 10k x 50 (5e9):          0.6 / 2.1      structureless data make
+#:   Gaussian 20k x 50 (2e10):         2.3 / 5.7      IVF probe many lists
+#: Brute force grows as n^2 d, IVF about as n^1.5 d; the old pynndescent
+#: threshold (2e10) still sits at or below the crossover, so it is kept.
 AUTO_EXACT_MAX_WORK = 2e10
 AUTO_EXACT_MAX_LOWDIM_FEATURES = 10
-BUILD_NEIGHBORS = 30
 
 
 def choose_backend(backend, n_samples, n_features):
-    """Resolve ``"auto"`` to ``"exact"`` or ``"pynndescent"`` (see the table above)."""
+    """Resolve ``"auto"`` to ``"exact"`` or ``"faiss"`` (see the table above)."""
     if backend != "auto":
         return backend
     if (n_features <= AUTO_EXACT_MAX_LOWDIM_FEATURES
             or float(n_samples) ** 2 * n_features <= AUTO_EXACT_MAX_WORK):
         return "exact"
-    return "pynndescent"
+    return "faiss"
+
+
+def make_index(backend, X, k, metric="euclidean", random_state=None, n_jobs=None,
+               verbose=False):
+    """Build the index named ``backend`` ("exact", "faiss" or "pynndescent") over X."""
+    if backend == "exact":
+        return ExactIndex(X, metric=metric, n_jobs=n_jobs)
+    if isinstance(random_state, np.random.RandomState):
+        random_state = int(random_state.randint(np.iinfo(np.int32).max))
+    if backend == "faiss":
+        from ._faiss import FaissIVFIndex
+
+        return FaissIVFIndex(X, metric=metric, random_state=random_state, n_jobs=n_jobs)
+    from ._nndescent import NNDescentIndex
+
+    return NNDescentIndex(X, metric=metric, n_neighbors=k, random_state=random_state,
+                          n_jobs=n_jobs, verbose=verbose)
+
+
+def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
+    """float64 distances between each row of Y and its candidates ``X[ind[i]]``.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (m, d)
+    X : ndarray of shape (n, d)
+    ind : ndarray of shape (m, k), int
+    metric : {"euclidean", "cosine"}
+        Cosine distance is computed as ``|u - v|^2 / 2`` of unit rows, which is
+        ``1 - cos`` and exactly 0 for duplicate directions.
+    chunk_elements : int
+        Work in blocks of about this many float64 values (cache-sized blocks
+        are several times faster than one big block).
+
+    Returns
+    -------
+    ndarray of shape (m, k), float64
+    """
+    m, k = ind.shape
+    out = np.empty((m, k))
+    if metric == "cosine":
+        y_norm = np.linalg.norm(np.asarray(Y, dtype=np.float64), axis=1)
+        x_norm = np.linalg.norm(np.asarray(X, dtype=np.float64), axis=1)
+    step = max(1, chunk_elements // max(1, k * X.shape[1]))
+    for start in range(0, m, step):  # differences, not dot products: exact zeros stay zero
+        rows = slice(start, start + step)
+        y = np.asarray(Y[rows], dtype=np.float64)[:, None, :]
+        x = np.asarray(X[ind[rows]], dtype=np.float64)
+        if metric == "cosine":
+            y, x = y / y_norm[rows, None, None], x / x_norm[ind[rows]][:, :, None]
+        diff = y - x
+        out[rows] = np.einsum("ijk,ijk->ij", diff, diff)
+    return out / 2 if metric == "cosine" else np.sqrt(out)
 
 
 def _drop_self(indices, distances, k):
@@ -68,36 +126,4 @@ class ExactIndex:
 
     def query(self, Y, k):
         dist, ind = self._nn.kneighbors(Y, n_neighbors=k)
-        return ind.astype(np.int64), dist.astype(np.float64)
-
-
-class NNDescentIndex:
-    """Approximate search with pynndescent's NN-descent graph.
-
-    The descent keeps at least ``BUILD_NEIGHBORS`` candidates per point and
-    the first k are returned: with only k + 1 its recall on 20,000 x 50
-    clustered Gaussian data is 0.90, with 30 it is 0.999 at the same cost
-    (2.7 s vs 2.9 s on 2 cores).
-    """
-
-    def __init__(self, X, metric="euclidean", n_neighbors=15, random_state=None, n_jobs=None,
-                 verbose=False):
-        from pynndescent import NNDescent
-
-        self.n_samples = X.shape[0]
-        self._k = min(max(n_neighbors, BUILD_NEIGHBORS - 1), X.shape[0] - 1)
-        self._index = NNDescent(X, metric=metric, n_neighbors=self._k + 1,
-                                random_state=random_state, n_jobs=n_jobs, verbose=bool(verbose),
-                                low_memory=True)
-
-    def neighbors(self, k):
-        if k <= self._k:
-            ind, dist = self._index.neighbor_graph
-            ind, dist = _drop_self(ind[:, :k + 1], dist[:, :k + 1], k)
-            return ind.astype(np.int64), dist.astype(np.float64)
-        ind, dist = self.query(self._index._raw_data, k + 1)
-        return _drop_self(ind, dist, k)
-
-    def query(self, Y, k):
-        ind, dist = self._index.query(np.asarray(Y, dtype=np.float32), k=k)
         return ind.astype(np.int64), dist.astype(np.float64)

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_data, check_n_neighbors
-from ._index import ExactIndex, NNDescentIndex, choose_backend
+from ._index import BACKENDS, choose_backend, make_index
 from .components import bridge_components
 
 __all__ = ["KNNGraph", "knn_to_csr", "distance_floor", "check_query_data"]
@@ -79,13 +79,17 @@ class KNNGraph(BaseEstimator):
         Neighbours per point, the point itself excluded. Must be smaller than
         the number of samples (a ``ValueError`` says so otherwise).
     metric : {"euclidean", "cosine"}, default="euclidean"
-    backend : {"auto", "pynndescent", "exact"}, default="auto"
-        ``"exact"`` uses scikit-learn's NearestNeighbors, ``"pynndescent"``
-        approximate NN-descent; ``"auto"`` picks exact search for up to 10
-        features or while ``n_samples**2 * n_features <= 2e10`` (20,000 x 50,
-        5,000 x 784) and pynndescent beyond (timings in ``graphmoe.graph._index``).
+    backend : {"auto", "faiss", "pynndescent", "exact"}, default="auto"
+        ``"exact"`` uses scikit-learn's NearestNeighbors; ``"faiss"`` faiss'
+        IVF-Flat index (compiled, no JIT; probes as many lists as a sample
+        needs to reach recall 0.97; reproducible across thread counts);
+        ``"pynndescent"`` NN-descent (its numba kernels compile in every new
+        process, ~1 min on 784-D data). ``"auto"`` picks exact search for up to
+        10 features or while ``n_samples**2 * n_features`` is small (see
+        ``graphmoe.graph._index.AUTO_EXACT_MAX_WORK``) and faiss beyond.
     random_state : int, RandomState or None, default=None
-        Seed of pynndescent's random projection trees.
+        Seed of faiss' coarse k-means (and of the sample that tunes its
+        probes) or of pynndescent's random projection trees.
     n_jobs : int or None, default=None
         Threads for the neighbour search.
     verbose : bool, default=False
@@ -105,7 +109,7 @@ class KNNGraph(BaseEstimator):
     floor_ : float
         The weight used for zero distances.
     backend_ : str
-        The backend used ("exact" or "pynndescent").
+        The backend used ("exact", "faiss" or "pynndescent").
     n_features_in_ : int
 
     Examples
@@ -121,7 +125,7 @@ class KNNGraph(BaseEstimator):
     _parameter_constraints = {
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "metric": [StrOptions({"euclidean", "cosine"})],
-        "backend": [StrOptions({"auto", "pynndescent", "exact"})],
+        "backend": [StrOptions(set(BACKENDS))],
         "random_state": ["random_state"],
         "n_jobs": [None, numbers.Integral],
         "verbose": ["verbose"],
@@ -147,22 +151,15 @@ class KNNGraph(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.backend_ = choose_backend(self.backend, n, X.shape[1])
         self._X = X
-        self._index = self._make_index(X, k)
+        self._index = make_index(self.backend_, X, k, metric=self.metric,
+                                 random_state=self.random_state, n_jobs=self.n_jobs,
+                                 verbose=self.verbose)
         self.indices_, self.distances_ = self._index.neighbors(k)
         self.floor_ = distance_floor(self.distances_)
         graph = knn_to_csr(self.indices_, self.distances_, self.floor_)
         self.graph_, self.n_components_ = bridge_components(
             graph, X, self._query_training, metric=self.metric, floor=self.floor_)
         return self
-
-    def _make_index(self, X, k):
-        if self.backend_ == "exact":
-            return ExactIndex(X, metric=self.metric, n_jobs=self.n_jobs)
-        seed = self.random_state
-        if isinstance(seed, np.random.RandomState):
-            seed = int(seed.randint(np.iinfo(np.int32).max))
-        return NNDescentIndex(X, metric=self.metric, n_neighbors=k, random_state=seed,
-                              n_jobs=self.n_jobs, verbose=self.verbose)
 
     def _query_training(self, point_ids, k):
         return self._index.query(self._X[point_ids], k)
