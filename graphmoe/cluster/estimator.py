@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._progress import progress
 from .._validation import check_data, check_n_neighbors
 from ..graph import KNNGraph
+from ..graph._index import BACKENDS
 from ..graph.knn import check_query_data
 from ._lookup import RowLookup
 from .hierarchy import ClusterHierarchy
@@ -84,7 +85,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         Neighbours per point in the graph (raised to ``min_samples`` if smaller).
     metric : {"euclidean", "cosine"}, default="euclidean"
         Metric of ``X`` (a layout is always Euclidean).
-    backend : {"auto", "pynndescent", "exact"}, default="auto"
+    backend : {"auto", "exact", "faiss", "pynndescent"}, default="auto"
         kNN search of ``X``, see ``KNNGraph``.
     layout : "auto", "off", None or a transformer, default="auto"
         ``"auto"``: lay out data with more than ``layout_threshold`` features
@@ -163,7 +164,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         "min_samples": [None, Interval(numbers.Integral, 0, None, closed="left")],
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "metric": [StrOptions({"euclidean", "cosine"})],
-        "backend": [StrOptions({"auto", "pynndescent", "exact"})],
+        "backend": [StrOptions(set(BACKENDS))],
         "layout": [StrOptions({"auto", "off"}), None, HasMethods(["fit_transform", "transform"])],
         "layout_threshold": [Interval(numbers.Integral, 0, None, closed="left")],
         "allow_single_cluster": ["boolean"],
