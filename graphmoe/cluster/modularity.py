@@ -10,7 +10,7 @@ sound partition from a collapsed one on real data.
 Why modularity and not a density criterion: a DBCV-style relative validity
 (sparseness inside vs minimax separation between clusters on the
 mutual-reachability MST) was measured first. It picks the right method on
-the 2-D shapes and digits, but on Fashion-MNIST (10k, laid out) it prefers
+the 2-D shapes and digits, but on Fashion-MNIST (10k, laid out in 5-D) it prefers
 HDBSCAN's partition with one cluster of 51 % of the points (validity 0.87,
 ARI 0.28) to the balanced MST cut (validity -0.32, ARI 0.47): the garment
 classes are not density-separated, so a density index cannot see them.
