@@ -99,8 +99,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         shapes (moons, pinwheel, interleaved spirals) are segmented as they
         are, where they score ARI 1.0 / 1.0 / 0.8-1.0; laid out, sklearn
         digits (64 features, ``n_clusters=10``) go from ARI 0.83 (MST cut of
-        the pixels) to 0.90, and Fashion-MNIST 70k (784) from 0.06 to 0.51
-        with no cluster above 17 % of the points (``benchmarks/cluster_real.py``).
+        the pixels) to 0.90, and Fashion-MNIST 70k (784) from 0.06 to 0.49-0.51
+        with no cluster above 20 % of the points (``benchmarks/cluster_real.py``).
     allow_single_cluster : bool, default=False
         Let HDBSCAN return a single cluster when the data do not split.
     gini_threshold : float in [0, 1], default=0.2
