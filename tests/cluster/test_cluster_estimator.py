@@ -9,7 +9,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from graphmoe import ConnectivityClustering, datasets
 
-METHODS = ["hdbscan", "mst"]
+METHODS = ["auto", "hdbscan", "mst"]
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -34,9 +34,9 @@ def test_interleaved_spirals_floor_where_kmeans_fails():
     assert adjusted_rand_score(y, km) < 0.1
 
 
-def test_digits_floor():
+def test_digits_floor_without_layout():
     X, y = datasets.load_digits()
-    cc = ConnectivityClustering(method="mst", n_clusters=10, random_state=0).fit(X)
+    cc = ConnectivityClustering(method="mst", n_clusters=10, layout="off", random_state=0).fit(X)
     assert cc.n_clusters_ == 10
     assert adjusted_rand_score(y, cc.labels_) >= 0.75
 
@@ -49,7 +49,8 @@ def test_agrees_with_hdbscan_library(data):
         X, _ = datasets.make_moons(2000, noise=0.06, random_state=0)
     for mcs, ms in [(15, None), (25, 10)]:
         ref = hdbscan.HDBSCAN(min_cluster_size=mcs, min_samples=ms).fit_predict(X)
-        ours = ConnectivityClustering(min_cluster_size=mcs, min_samples=ms).fit(X).labels_
+        ours = ConnectivityClustering("hdbscan", min_cluster_size=mcs,
+                                      min_samples=ms).fit(X).labels_
         assert adjusted_rand_score(ref, ours) >= 0.95
         assert abs((ref < 0).mean() - (ours < 0).mean()) < 0.02
 
@@ -81,7 +82,7 @@ def test_membership_is_a_soft_version_of_labels(noisy_blobs):
     dense = M.toarray()
     clustered = cc.labels_ >= 0
     np.testing.assert_array_equal(dense[clustered, :-1].argmax(axis=1), cc.labels_[clustered])
-    if cc.method == "mst":
+    if cc.method_ == "mst":
         assert np.all(cc.labels_ >= 0) and np.all(dense[:, -1] == 0)
     else:
         assert np.all(dense[~clustered].argmax(axis=1) == cc.n_clusters_)
@@ -101,7 +102,7 @@ def test_new_points_follow_connectivity(noisy_blobs):
     top = proba.argmax(axis=1)
     np.testing.assert_array_equal(np.where(top == cc.n_clusters_, -1, top), pred)
     far = np.array([[200.0, 200.0], [-300.0, 50.0]])
-    expected = -1 if cc.method == "hdbscan" else None
+    expected = -1 if cc.method_ == "hdbscan" else None
     if expected == -1:
         assert np.all(cc.predict(far) == -1)
     else:
@@ -120,8 +121,9 @@ def test_n_clusters_is_honoured(method):
 
 def test_one_blob_and_tiny_data():
     X = np.random.default_rng(0).normal(size=(40, 2))
-    assert ConnectivityClustering(min_cluster_size=30, n_neighbors=5).fit(X).n_clusters_ == 0
-    cc = ConnectivityClustering(min_cluster_size=30, n_neighbors=5,
+    cc = ConnectivityClustering("hdbscan", min_cluster_size=30, n_neighbors=5)
+    assert cc.fit(X).n_clusters_ == 0
+    cc = ConnectivityClustering("hdbscan", min_cluster_size=30, n_neighbors=5,
                                 allow_single_cluster=True).fit(X)
     assert cc.n_clusters_ == 1
     cc = ConnectivityClustering(method="mst", min_cluster_size=2, n_neighbors=1).fit(X[:3])
@@ -155,6 +157,7 @@ def test_bad_sizes_and_predict_input():
 
 @parametrize_with_checks([
     ConnectivityClustering(n_neighbors=5, min_cluster_size=5),
+    ConnectivityClustering(method="hdbscan", n_neighbors=5, min_cluster_size=5),
     ConnectivityClustering(method="mst", n_neighbors=5, min_cluster_size=5),
 ])
 def test_sklearn_compatible(estimator, check, monkeypatch):
