@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
@@ -9,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._progress import progress
-from .._validation import check_data, check_n_neighbors
+from .._validation import check_data, check_feature_names, check_n_neighbors
 from ..graph import (KNNGraph, core_distances, minimum_spanning_edges,
                      mutual_reachability_graph)
 from ..graph.knn import check_query_data
@@ -50,7 +51,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         ``"mst"`` undoes the last ``n_clusters - 1`` merges; fewer clusters,
         with a warning, if the tree cannot split that far.
     min_cluster_size : int, default=15
-        A split counts only if both sides hold at least this many samples.
+        A split counts only if both sides hold at least this many samples
+        (lowered to ``n_samples`` with a warning on smaller data).
     min_samples : int or None, default=None
         Neighbourhood of the core distance (mutual reachability; 0 = plain
         distances). None means
@@ -59,7 +61,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         neighbourhood smears into each other (interleaved spirals, 10 seeds:
         7/10 perfect with 0-3, fewer with 7; digits ARI 0.83 at 3, 0.79 at 0).
     n_neighbors : int, default=15
-        Neighbours per point in the graph (raised to ``min_samples`` if smaller).
+        Neighbours per point in the graph (raised to ``min_samples`` if smaller,
+        lowered to ``n_samples - 1`` with a warning on smaller data).
     metric : {"euclidean", "cosine"}, default="euclidean"
     backend : {"auto", "pynndescent", "exact"}, default="auto"
         kNN search, see ``KNNGraph``.
@@ -94,6 +97,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
     mst_ : ndarray of shape (n_samples - 1, 3)
         Mutual-reachability MST edges ``(i, j, weight)``, lightest first.
     n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` was a DataFrame with string column names.
 
     Examples
     --------
@@ -138,22 +143,25 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         self.verbose = verbose
 
     def _check_sizes(self, n):
-        check_n_neighbors(self.n_neighbors, n)
+        n_neighbors = check_n_neighbors(self.n_neighbors, n, clip=True)
+        self._min_cluster_size = self.min_cluster_size
         if self.min_cluster_size > n:
-            raise ValueError(f"min_cluster_size={self.min_cluster_size} is larger than the "
-                             f"number of samples ({n}).")
+            warnings.warn(f"min_cluster_size={self.min_cluster_size} is larger than the number "
+                          f"of samples ({n}); using {n}.", UserWarning, stacklevel=3)
+            self._min_cluster_size = n
         min_samples = self.min_samples
         if min_samples is None:
-            default = self.min_cluster_size if self.method == "hdbscan" else 3
+            default = self._min_cluster_size if self.method == "hdbscan" else 3
             min_samples = min(default, n - 1)
         elif min_samples >= n:
             raise ValueError(f"min_samples={min_samples} must be smaller than the number of "
                              f"samples ({n}): it counts neighbours other than the point.")
-        return min_samples, max(self.n_neighbors, min_samples)
+        return min_samples, max(n_neighbors, min_samples)
 
     def fit(self, X, y=None):
         """Cluster ``X`` of shape (n_samples, n_features); returns self."""
         self._validate_params()
+        check_feature_names(self, X, reset=True)
         X = check_data(X, min_samples=2)
         n = X.shape[0]
         min_samples, k = self._check_sizes(n)
@@ -169,10 +177,10 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         self.mst_ = minimum_spanning_edges(reach)
         bar.update()
         if self.method == "hdbscan":
-            seg = hdbscan_segment(self.mst_, self.min_cluster_size, self.n_clusters,
+            seg = hdbscan_segment(self.mst_, self._min_cluster_size, self.n_clusters,
                                   self.allow_single_cluster)
         else:
-            seg = mst_segment(self.mst_, self.min_cluster_size, self.n_clusters,
+            seg = mst_segment(self.mst_, self._min_cluster_size, self.n_clusters,
                               self.gini_threshold)
         bar.update()
         self._lookup = RowLookup(X)
@@ -231,6 +239,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         training samples equal ``membership_`` exactly.
         """
         check_is_fitted(self, "membership_")
+        check_feature_names(self, X, reset=False)
         return self._route(X)
 
     def predict(self, X):
