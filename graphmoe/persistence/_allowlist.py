@@ -45,7 +45,11 @@ def resolve_class(path):
         raise ValueError(
             f"the model file names class {module}.{qualname}, which is not allowlisted "
             f"(allowed modules: {', '.join(ALLOWED_MODULES)}); refusing to load it.")
-    obj = importlib.import_module(module)
+    try:
+        obj = importlib.import_module(module)
+    except ImportError as err:
+        raise ValueError(f"the model file names class {module}.{qualname}, whose module "
+                         f"cannot be imported ({err}).") from None
     for part in qualname.split("."):
         obj = getattr(obj, part, None)
     if not isinstance(obj, type):
