@@ -174,7 +174,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         floor = self.knn_.floor_
         self.core_distances_ = core_distances(self.knn_.distances_, min_samples)
         reach = mutual_reachability_graph(self.graph_, self.core_distances_, floor)
-        self.mst_ = minimum_spanning_edges(reach)
+        self.mst_ = minimum_spanning_edges(reach, tiebreak=self.graph_)  # row-order free
         bar.update()
         if self.method == "hdbscan":
             seg = hdbscan_segment(self.mst_, self._min_cluster_size, self.n_clusters,
