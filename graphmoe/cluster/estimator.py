@@ -14,7 +14,7 @@ from .._validation import check_data, check_feature_names, check_n_neighbors
 from ..graph import (KNNGraph, core_distances, minimum_spanning_edges,
                      mutual_reachability_graph)
 from ..graph.knn import check_query_data
-from ._lookup import RowLookup
+from ._lookup import RowLookup, row_projection
 from .hdbscan_segment import hdbscan_segment
 from .hierarchy import ClusterHierarchy
 from .membership import route_membership, training_membership
@@ -174,7 +174,9 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         floor = self.knn_.floor_
         self.core_distances_ = core_distances(self.knn_.distances_, min_samples)
         reach = mutual_reachability_graph(self.graph_, self.core_distances_, floor)
-        self.mst_ = minimum_spanning_edges(reach, tiebreak=self.graph_)  # row-order free
+        # ties broken by raw distance, then by the rows' contents: row-order free
+        self.mst_ = minimum_spanning_edges(reach, tiebreak=self.graph_,
+                                           node_keys=row_projection(X))
         bar.update()
         if self.method == "hdbscan":
             seg = hdbscan_segment(self.mst_, self._min_cluster_size, self.n_clusters,

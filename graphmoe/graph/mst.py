@@ -8,7 +8,7 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 __all__ = ["minimum_spanning_edges"]
 
 
-def minimum_spanning_edges(graph, tiebreak=None):
+def minimum_spanning_edges(graph, tiebreak=None, node_keys=None):
     """Edges of the minimum spanning tree of a connected graph, lightest first.
 
     Parameters
@@ -24,6 +24,10 @@ def minimum_spanning_edges(graph, tiebreak=None):
         of clusterings changed when the rows were shuffled. Ordering edges by
         ``(weight, tiebreak)`` makes the tree and its order independent of
         the row order whenever those pairs are distinct.
+    node_keys : ndarray of shape (n,), optional
+        With ``tiebreak``: a value per node computed from its data only (not
+        its position), which orders edges that tie on both weights (integer
+        or gridded data); exact-duplicate nodes are interchangeable anyway.
 
     Returns
     -------
@@ -37,7 +41,7 @@ def minimum_spanning_edges(graph, tiebreak=None):
         raise ValueError(f"the graph has {n_comp} components; bridge them first "
                          "(graphmoe.graph.bridge_components).")
     if tiebreak is not None:
-        edges = _lexicographic_mst(graph, tiebreak)
+        edges = _lexicographic_mst(graph, tiebreak, node_keys)
     else:
         tree = sp.coo_matrix(minimum_spanning_tree(graph))
         edges = np.column_stack([tree.row, tree.col, tree.data]).astype(np.float64)
@@ -52,12 +56,16 @@ def _upper(M):
     return sp.coo_matrix(sp.triu(M.maximum(M.T), k=1).tocsr())
 
 
-def _lexicographic_mst(graph, tiebreak):
-    """MST under the order of ``(weight, tiebreak)``: the MST depends only on edge ranks."""
+def _lexicographic_mst(graph, tiebreak, node_keys=None):
+    """MST under the order of ``(weight, tiebreak, node keys)``: it depends only on edge ranks."""
     g, t = _upper(graph), _upper(tiebreak)
     if not (np.array_equal(g.row, t.row) and np.array_equal(g.col, t.col)):
         raise ValueError("tiebreak must have the same stored entries as graph.")
-    order = np.lexsort((t.data, g.data))
+    keys = [t.data, g.data]
+    if node_keys is not None:
+        a, b = node_keys[g.row], node_keys[g.col]
+        keys = [np.maximum(a, b), np.minimum(a, b)] + keys
+    order = np.lexsort(keys)
     rank = np.empty(order.size)
     rank[order] = np.arange(1, order.size + 1)
     tree = sp.coo_matrix(minimum_spanning_tree(
