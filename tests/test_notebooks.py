@@ -28,7 +28,8 @@ def test_notebook_is_stored_without_outputs(path):
 REPORTS = {
     "01": """
 from graphmoe.metrics import score_partition as _score
-_report = {"ari_hdbscan": _score(hd.labels_, arm)["ari"], "ari_mst": _score(mst.labels_, arm)["ari"],
+_report = {"ari_hdbscan": _score(hd.labels_, arm)["ari"],
+           "ari_mst": _score(mst.labels_, arm)["ari"],
            "ari_kmeans": _score(km.labels_, arm)["ari"], "hdbscan_clusters": int(hd.n_clusters_),
            "proba_rows_sum_to_1": bool(np.allclose(P.sum(axis=1), 1.0)),
            "graph_symmetric": bool(abs(G.graph_ - G.graph_.T).max() == 0)}

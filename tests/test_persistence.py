@@ -127,18 +127,20 @@ def test_training_rows_stored_only_where_prediction_needs_them(tmp_path):
     graphmoe.save(KNNGraph(n_neighbors=5).fit(X), tmp_path / "knn.gmoe")
     assert _holds_rows(tmp_path / "knn.gmoe", X)  # kNN queries need them
     dmvae = _moe(GraphMoERegressor, "dmvae", "mlp").fit(X, y)
-    graphmoe.save(dmvae, tmp_path / "full.gmoe")
-    graphmoe.save(dmvae, tmp_path / "lean.gmoe", drop_training_data=True)
-    lean = graphmoe.load(tmp_path / "lean.gmoe")
-    assert lean.hierarchy_ is None and dmvae.hierarchy_ is not None  # the original is intact
+    graphmoe.save(dmvae, tmp_path / "lean.gmoe")
+    graphmoe.save(dmvae, tmp_path / "full.gmoe", keep_training_data=True)
     G = dmvae.gate_scaler_.transform(dmvae.scaler_.transform(X))  # what was clustered
     assert _holds_rows(tmp_path / "full.gmoe", G)
-    assert not _holds_rows(tmp_path / "lean.gmoe", G)
+    assert not _holds_rows(tmp_path / "lean.gmoe", G)  # a learned gate routes without them
     assert not _holds_rows(tmp_path / "lean.gmoe", X)
+    lean = graphmoe.load(tmp_path / "lean.gmoe")
+    assert dmvae.clustering_.knn_ is not None  # the estimator itself is untouched
+    np.testing.assert_array_equal(lean.hierarchy_.parent_, dmvae.hierarchy_.parent_)
     np.testing.assert_array_equal(lean.predict(X_new), dmvae.predict(X_new))
     graph = _moe(GraphMoERegressor, "graph", "mlp").fit(X, y)
-    with pytest.raises(ValueError, match="drop_training_data=True is impossible for gate='graph'"):
-        graphmoe.save(graph, tmp_path / "g.gmoe", drop_training_data=True)
+    graphmoe.save(graph, tmp_path / "graph.gmoe")
+    assert _holds_rows(tmp_path / "graph.gmoe",  # the graph gate routes through them
+                       graph.gate_scaler_.transform(graph.scaler_.transform(X)))
 
 
 def test_unfitted_estimator_is_refused(tmp_path):

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, event, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import graphmoe  # noqa: E402
-from graphmoe import ConnectivityClustering, GraphMoEClassifier, GraphMoERegressor, KNNGraph  # noqa: E402,E501
+from graphmoe import (ConnectivityClustering, GraphMoEClassifier,  # noqa: E402
+                      GraphMoERegressor, KNNGraph)
 from graphmoe.embed import DMVAE, VAE, AutoEncoder, VaDE  # noqa: E402
 
 KINDS = ("finite", "huge", "tiny", "duplicated", "constant-column", "mixed-dtypes")

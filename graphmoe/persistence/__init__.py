@@ -30,14 +30,14 @@ Files hold training rows only where prediction needs them:
 * ``GraphMoERegressor`` / ``GraphMoEClassifier`` with ``gate="graph"`` (or
   ``hierarchical=True``) route through that clustering and store the gate
   inputs of the training rows (standardised embeddings); with
-  ``expert="gnn"`` the experts aggregate over training neighbours and the
+  ``expert="gnn"`` the experts aggregate over training neighbours, so the
   standardised training features are stored too;
-* ``gate="dmvae"``, ``"softmax"``, ``"kmeans"``, ``"gmm"`` with MLP experts
-  route with learned parameters: the clustering used during training is
-  kept (it holds the hierarchy, ``hierarchy_``) and with it the gate inputs
-  of the training rows. Pass ``drop_training_data=True`` to drop that
-  clustering from the file; ``hierarchy_`` is then None after loading.
-* The embedders (``AutoEncoder``, ``VAE``, ``VaDE``, ``DMVAE``) store weights
+* with any other gate and MLP experts (``"dmvae"``, ``"softmax"``,
+  ``"kmeans"``, ...) routing uses learned parameters only: the training
+  clustering's rows, kNN index and row lookup are left out. ``hierarchy_``,
+  ``clustering_.labels_`` and ``membership_`` survive; ``clustering_``
+  cannot ``predict`` after loading. ``keep_training_data=True`` keeps all;
+* the embedders (``AutoEncoder``, ``VAE``, ``VaDE``, ``DMVAE``) store weights
   and scaling statistics only.
 """
 from __future__ import annotations
@@ -54,22 +54,26 @@ from ._codec import Decoder, Encoder
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
 
-def _drop_clustering(estimator):
-    """A shallow copy of a MoE estimator without training rows its routing does not need."""
-    gate = getattr(estimator, "gate", None)
-    if gate == "graph" or getattr(estimator, "hierarchical", False) or \
-            getattr(estimator, "expert", None) == "gnn":
-        raise ValueError(f"drop_training_data=True is impossible for gate={gate!r} / "
-                         f"expert={getattr(estimator, 'expert', None)!r}: its predictions "
-                         "look up training points.")
+def _routes_through_training_rows(estimator):
+    return (getattr(estimator, "gate", None) == "graph" or getattr(estimator, "hierarchical", False)
+            or getattr(estimator, "expert", None) == "gnn")
+
+
+def _without_training_rows(estimator):
+    """A shallow copy of a MoE estimator without the rows its routing does not need."""
+    clustering = getattr(estimator, "clustering_", None)
+    if (clustering is None or not hasattr(estimator, "module_")
+            or _routes_through_training_rows(estimator)):
+        return estimator
+    clustering = copy.copy(clustering)
+    clustering.knn_ = None  # the training rows (gate inputs) and their search index
+    clustering._lookup = None
     out = copy.copy(estimator)
-    out.clustering_ = None
-    out.knn_ = None
-    out._membership = None
+    out.clustering_, out.knn_, out._membership = clustering, None, None
     return out
 
 
-def save(estimator, path, *, drop_training_data=False):
+def save(estimator, path, *, keep_training_data=False):
     """Write a fitted estimator to ``path`` (one file), atomically.
 
     Parameters
@@ -81,9 +85,10 @@ def save(estimator, path, *, drop_training_data=False):
         Destination file. It is written to a temporary file in the same
         directory, flushed to disk and renamed over ``path``, so an
         interrupted save never destroys an earlier file.
-    drop_training_data : bool, default=False
-        GraphMoE estimators with learned gates only: leave out the training
-        clustering (and with it the training rows); see the module docstring.
+    keep_training_data : bool, default=False
+        Also store training rows that prediction does not need (the
+        clustering of a GraphMoE estimator with a learned gate); see
+        "Training rows" in the module docstring.
 
     Raises
     ------
@@ -96,8 +101,8 @@ def save(estimator, path, *, drop_training_data=False):
     """
     if isinstance(estimator, BaseEstimator):
         check_is_fitted(estimator)
-    if drop_training_data:
-        estimator = _drop_clustering(estimator)
+    if not keep_training_data:
+        estimator = _without_training_rows(estimator)
     from safetensors.numpy import save as save_arrays
 
     encoder = Encoder()

@@ -140,7 +140,7 @@ class Encoder:
             raise TypeError(f"cannot save {where}: sparse format {fmt!r}.")
         csr = obj.tocsr()
         return {"t": "sparse", "id": self._new_id(obj), "format": fmt,
-                "array": isinstance(obj, sp.sparray), "shape": list(csr.shape),
+                "array": isinstance(obj, getattr(sp, "sparray", ())), "shape": list(csr.shape),
                 "data": self._array_key(csr.data), "indices": self._array_key(csr.indices),
                 "indptr": self._array_key(csr.indptr)}
 
