@@ -98,9 +98,10 @@ def check_magnitude(X, *, name="X"):
     scale-equivariant or standardises its input, so dividing by a constant
     loses nothing).
     """
-    if X.size == 0 or X.dtype.kind not in "fc":
+    values = X.data if hasattr(X, "tocsr") else X  # scipy.sparse: the stored entries
+    if values.size == 0 or values.dtype.kind not in "fc":
         return X
-    peak = float(np.max(np.abs(X)))
+    peak = float(np.max(np.abs(values)))
     if peak > MAX_ABS_VALUE:
         raise ValueError(
             f"{name} contains values up to {peak:.3g} in magnitude; graphmoe accepts at most "
