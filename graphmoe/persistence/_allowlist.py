@@ -13,6 +13,7 @@ left out on save (``TRANSIENT``) and rebuilt on load (``rebuild_state``).
 from __future__ import annotations
 
 import importlib
+import sys
 
 __all__ = ["ALLOWED_MODULES", "resolve_class", "class_path", "transient_attributes",
            "rebuild_state", "after_load"]
@@ -64,10 +65,12 @@ def _knn_graph():
 
 
 def _message_passing():
-    try:
-        from torch_geometric.nn import MessagePassing
-    except ImportError:  # pragma: no cover - torch-geometric is a core dependency
+    # Without torch_geometric imported no object can be one of its layers, and
+    # importing it only to find that out costs seconds.
+    if "torch_geometric" not in sys.modules:
         return None
+    from torch_geometric.nn import MessagePassing
+
     return MessagePassing
 
 

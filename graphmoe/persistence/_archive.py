@@ -24,23 +24,17 @@ _MEMBERS = ("manifest.json", "state.json", "arrays.safetensors")
 
 
 def library_versions():
-    """Versions of the libraries whose objects a model file may hold."""
-    import numpy
-    import scipy
-    import sklearn
-    import torch
+    """Versions of the libraries whose objects a model file may hold (none is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     from .. import __version__
 
-    versions = {"graphmoe": __version__, "numpy": numpy.__version__,
-                "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
-                "torch": torch.__version__}
-    try:
-        import torch_geometric
-
-        versions["torch_geometric"] = torch_geometric.__version__
-    except ImportError:  # pragma: no cover
-        pass
+    versions = {"graphmoe": __version__}
+    for name in ("numpy", "scipy", "scikit-learn", "torch", "torch_geometric", "safetensors"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - optional at run time
+            pass
     return versions
 
 

@@ -15,10 +15,10 @@ The decoder only builds those node types and objects of allowlisted classes
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from ._allowlist import after_load, class_path, rebuild_state, resolve_class, transient_attributes
 
@@ -27,6 +27,11 @@ __all__ = ["Encoder", "Decoder"]
 _PRIMITIVES = (bool, int, str, type(None))
 _SPARSE_FORMATS = {"csr", "csc", "coo", "lil", "dok", "bsr", "dia"}
 _ARRAY_KINDS = "biuf"  # bool, int, uint, float: what safetensors stores
+
+
+def _torch():
+    """torch if it is imported: a tensor cannot exist otherwise, and importing costs seconds."""
+    return sys.modules.get("torch")
 
 
 def _own_getstate(obj):
@@ -39,12 +44,19 @@ class Encoder:
 
     def __init__(self):
         self.arrays = {}
+        self._array_keys = {}
         self._memo = {}
         self._alive = []  # keeps encoded objects alive so their ids stay unique
 
     def _array_key(self, array):
+        # Sparse matrices built from one another share their index arrays: store them once.
+        ident = (id(array), array.shape, array.dtype.str)
+        if ident in self._array_keys:
+            return self._array_keys[ident]
         key = str(len(self.arrays))
         self.arrays[key] = np.ascontiguousarray(array)
+        self._array_keys[ident] = key
+        self._alive.append(array)
         return key
 
     def encode(self, obj, where="estimator"):
@@ -87,12 +99,14 @@ class Encoder:
                     "v": self.encode(obj.item(), where)}
         if isinstance(obj, np.dtype):
             return {"t": "np_dtype", "v": obj.str}
-        if isinstance(obj, torch.Tensor):
-            return self._encode_tensor(obj, where)
-        if isinstance(obj, torch.device):
-            return {"t": "torch_device", "v": str(obj)}
-        if isinstance(obj, torch.dtype):
-            return {"t": "torch_dtype", "v": str(obj).removeprefix("torch.")}
+        torch = _torch()
+        if torch is not None:
+            if isinstance(obj, torch.Tensor):
+                return self._encode_tensor(obj, where)
+            if isinstance(obj, torch.device):
+                return {"t": "torch_device", "v": str(obj)}
+            if isinstance(obj, torch.dtype):
+                return {"t": "torch_dtype", "v": str(obj).removeprefix("torch.")}
         if sp.issparse(obj):
             return self._encode_sparse(obj, where)
         if isinstance(obj, np.random.RandomState):
@@ -124,6 +138,7 @@ class Encoder:
         raise TypeError(f"cannot save {where}: numpy dtype {obj.dtype} is not supported.")
 
     def _encode_tensor(self, obj, where):
+        torch = _torch()
         if obj.layout != torch.strided or obj.dtype in (torch.bfloat16, torch.complex64,
                                                         torch.complex128):
             raise TypeError(f"cannot save {where}: tensor {obj.dtype} / {obj.layout} is not "
@@ -213,8 +228,12 @@ class Decoder:
         if kind == "tensor":
             return self._remember(node, self._decode_tensor(node))
         if kind == "torch_device":
+            import torch
+
             return torch.device(node["v"])
         if kind == "torch_dtype":
+            import torch
+
             dtype = getattr(torch, str(node["v"]), None)
             if not isinstance(dtype, torch.dtype):
                 raise ValueError(f"malformed model file: unknown torch dtype {node['v']!r}.")
@@ -242,6 +261,8 @@ class Decoder:
         return out
 
     def _decode_tensor(self, node):
+        import torch
+
         tensor = torch.from_numpy(self._array(node["key"]).copy())
         device = node.get("device", "cpu")
         if device.startswith("cuda") and torch.cuda.is_available():
@@ -252,8 +273,9 @@ class Decoder:
 
     def _decode_sparse(self, node):
         shape = tuple(node["shape"])
-        csr = sp.csr_matrix((self._array(node["data"]), self._array(node["indices"]),
-                             self._array(node["indptr"])), shape=shape)
+        csr = sp.csr_matrix((self._array(node["data"]).copy(),
+                             self._array(node["indices"]).copy(),
+                             self._array(node["indptr"]).copy()), shape=shape)
         if node.get("array"):
             csr = sp.csr_array(csr)
         fmt = node["format"]
