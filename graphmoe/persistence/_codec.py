@@ -221,23 +221,8 @@ class Decoder:
             array = np.empty(len(flat), dtype=dtype)
             array[:] = flat
             return self._remember(node, array.reshape(node["shape"]))
-        if kind == "np_scalar":
-            return np.dtype(node["dtype"]).type(self.decode(node["v"]))
-        if kind == "np_dtype":
-            return np.dtype(node["v"])
         if kind == "tensor":
             return self._remember(node, self._decode_tensor(node))
-        if kind == "torch_device":
-            import torch
-
-            return torch.device(node["v"])
-        if kind == "torch_dtype":
-            import torch
-
-            dtype = getattr(torch, str(node["v"]), None)
-            if not isinstance(dtype, torch.dtype):
-                raise ValueError(f"malformed model file: unknown torch dtype {node['v']!r}.")
-            return dtype
         if kind == "sparse":
             return self._remember(node, self._decode_sparse(node))
         if kind == "random_state":
@@ -245,10 +230,27 @@ class Decoder:
             rs = np.random.RandomState()
             rs.set_state((name, self._array(key), pos, has_gauss, cached))
             return self._remember(node, rs)
-        if kind == "class":
-            return resolve_class(node["cls"])
         if kind == "object":
             return self._decode_object(node)
+        return self._decode_type(node, kind)
+
+    def _decode_type(self, node, kind):
+        """Scalars, dtypes, devices and classes."""
+        if kind == "np_scalar":
+            return np.dtype(node["dtype"]).type(self.decode(node["v"]))
+        if kind == "np_dtype":
+            return np.dtype(node["v"])
+        if kind == "class":
+            return resolve_class(node["cls"])
+        if kind in ("torch_device", "torch_dtype"):
+            import torch
+
+            if kind == "torch_device":
+                return torch.device(node["v"])
+            dtype = getattr(torch, str(node["v"]), None)
+            if not isinstance(dtype, torch.dtype):
+                raise ValueError(f"malformed model file: unknown torch dtype {node['v']!r}.")
+            return dtype
         raise ValueError(f"malformed model file: unknown node type {kind!r}.")
 
     def _decode_dict(self, node):
