@@ -19,6 +19,8 @@ _LAZY = {
     "GraphMoEClassifier": "graphmoe.moe",
     "datasets": "graphmoe.datasets",
     "embed": "graphmoe.embed",
+    "save": "graphmoe.persistence",
+    "load": "graphmoe.persistence",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -8,9 +8,10 @@ name the problem.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
-from sklearn.utils.validation import check_array, check_random_state
+from sklearn.utils.validation import _check_feature_names, check_array, check_random_state
 
 __all__ = [
     "check_data",
@@ -19,7 +20,16 @@ __all__ = [
     "check_targets",
     "check_features",
     "check_query_data",
+    "check_feature_names",
+    "check_magnitude",
+    "MAX_ABS_VALUE",
 ]
+
+#: Largest magnitude accepted in X and y. Squared distances and variances of
+#: larger values overflow float64 (1e155**2 > 1.8e308), which turned into
+#: reshape errors, "X contains NaN" or silently wrong clusters; the smallest
+#: accepted peak magnitude mirrors it (squares of 1e-155 underflow to zero).
+MAX_ABS_VALUE = 1e150
 
 
 def check_data(X, *, name="X", min_samples=2, dtype=np.float64, estimator=None,
@@ -76,7 +86,45 @@ def check_data(X, *, name="X", min_samples=2, dtype=np.float64, estimator=None,
         raise ValueError(
             f"{name} has {X_out.shape[0]} sample(s); at least {min_samples} are required."
         )
-    return X_out
+    return check_magnitude(X_out, name=name)
+
+
+def check_magnitude(X, *, name="X"):
+    """Refuse values whose squares overflow or underflow float64; returns ``X``.
+
+    Distances, variances and losses square the data: beyond ``MAX_ABS_VALUE``
+    they overflow to inf, and when every nonzero value lies below
+    ``1 / MAX_ABS_VALUE`` they underflow to zero. Either way results would be
+    silently wrong, so the error says to rescale (every estimator here is
+    scale-equivariant or standardises its input, so dividing by a constant
+    loses nothing).
+    """
+    values = X.data if hasattr(X, "tocsr") else X  # scipy.sparse: the stored entries
+    if values.size == 0 or values.dtype.kind not in "fc":
+        return X
+    peak = float(np.max(np.abs(values)))
+    if peak > MAX_ABS_VALUE:
+        raise ValueError(
+            f"{name} contains values up to {peak:.3g} in magnitude; graphmoe accepts at most "
+            f"{MAX_ABS_VALUE:g} (squared distances would overflow float64). Rescale {name}, "
+            f"e.g. divide it by its largest absolute value.")
+    if 0.0 < peak < 1.0 / MAX_ABS_VALUE:
+        raise ValueError(
+            f"every value of {name} is below {peak:.3g} in magnitude; graphmoe needs the "
+            f"largest to be at least {1.0 / MAX_ABS_VALUE:g} (squared distances would "
+            f"underflow to zero). Rescale {name}, e.g. divide it by its largest absolute value.")
+    return X
+
+
+def check_feature_names(estimator, X, *, reset):
+    """Record (``reset=True``) or check the column names of a DataFrame ``X``.
+
+    Sets ``feature_names_in_`` at fit, and at predict time raises scikit-learn's
+    ``ValueError`` when the columns are renamed or reordered (answers would
+    silently change otherwise). Call it on the caller's ``X``, before it is
+    converted to an array.
+    """
+    _check_feature_names(estimator, X, reset=reset)
 
 
 def check_features(X, n_features_in, *, name="X"):
@@ -89,16 +137,22 @@ def check_features(X, n_features_in, *, name="X"):
     return X
 
 
-def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors"):
+def check_n_neighbors(n_neighbors, n_samples, *, name="n_neighbors", clip=False):
     """Validate ``n_neighbors`` against the number of samples.
 
     ``n_neighbors`` counts neighbours other than the point itself, so it must
-    satisfy ``1 <= n_neighbors < n_samples``.
+    satisfy ``1 <= n_neighbors < n_samples``. With ``clip=True`` a larger
+    value is lowered to ``n_samples - 1`` with a warning (as umap-learn does),
+    so that default parameters work on small data.
     """
     if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(n_neighbors).__name__}.")
     if n_neighbors < 1:
         raise ValueError(f"{name} must be >= 1, got {n_neighbors}.")
+    if n_neighbors >= n_samples and clip and n_samples >= 2:
+        warnings.warn(f"{name}={n_neighbors} is not smaller than the number of samples "
+                      f"({n_samples}); using {n_samples - 1}.", UserWarning, stacklevel=3)
+        return int(n_samples - 1)
     if n_neighbors >= n_samples:
         raise ValueError(
             f"{name}={n_neighbors} must be smaller than the number of samples "
@@ -126,6 +180,7 @@ def check_targets(y, n_samples, *, name="y", allow_2d=True, dtype=np.float64):
         y_arr = y_arr.astype(dtype, copy=False)
         if y_arr.dtype.kind == "f" and not np.all(np.isfinite(y_arr)):
             raise ValueError(f"{name} contains NaN or infinity.")
+        check_magnitude(y_arr, name=name)
     return y_arr
 
 

@@ -2,8 +2,8 @@
 
 Errors print one line, ``graphmoe: error: ...``, never a traceback (set
 ``GRAPHMOE_DEBUG=1`` to see one). Exit codes: 0 success, 1 a failure while
-running, 2 a usage error (bad arguments, an input file that is missing or
-cannot be read).
+running, 2 a usage error (bad arguments, an input file that is missing, a
+directory, unreadable or not numeric), 130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -38,13 +38,44 @@ class _Parser(argparse.ArgumentParser):
 
 # ----------------------------------------------------------------------------- input
 
+def _is_number(text):
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _header_row(path, sep):
+    """0 if the first line is a header (every field a name), None if it is data.
+
+    A line mixing numbers and text is neither: a typo in the first data row
+    ("0.5,0.2x") must not silently become a header and drop the row.
+    """
+    import pandas as pd
+
+    first = pd.read_csv(path, sep=sep, header=None, nrows=1, engine="python", dtype=str,
+                        keep_default_na=False).iloc[0]
+    numeric = [_is_number(v) for v in first]
+    if all(numeric):
+        return None
+    if not any(numeric):
+        return 0
+    bad = [f"{v!r} (column {i + 1})" for i, (v, ok) in enumerate(zip(first, numeric)) if not ok]
+    raise UsageError(f"the first line of '{path}' mixes numbers and text ({', '.join(bad[:3])}):"
+                     " a header line must hold only names, a data line only numbers")
+
+
 def read_matrix(path):
     """Read a data matrix from ``.npy``, ``.csv``/``.tsv``/``.txt`` (optionally ``.gz``).
 
-    A first line that is not numeric is taken as a header. Raises
-    :class:`UsageError` naming the file when it is missing or unreadable.
+    A first line made only of names is a header; one that mixes names and
+    numbers is an error. Raises :class:`UsageError` naming the file when it is
+    missing, a directory, unreadable or not numeric.
     """
     path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"input '{path}' is a directory, not a data file")
     if not path.is_file():
         raise UsageError(f"input file '{path}' does not exist")
     try:
@@ -56,10 +87,10 @@ def read_matrix(path):
             import pandas as pd
 
             sep = "\t" if ".tsv" in path.suffixes else None
-            first = pd.read_csv(path, sep=sep, header=None, nrows=1, engine="python")
-            header = 0 if any(isinstance(v, str) for v in first.iloc[0]) else None
-            frame = pd.read_csv(path, sep=sep, header=header, engine="python")
-            X = frame.to_numpy()
+            header = _header_row(path, sep)
+            X = pd.read_csv(path, sep=sep, header=header, engine="python").to_numpy()
+    except UsageError:
+        raise
     except Exception as err:  # noqa: BLE001 - any parser error means the file is unusable
         raise UsageError(f"cannot read '{path}': {str(err).splitlines()[0]}") from None
     from ._validation import check_data
@@ -81,6 +112,9 @@ def _cmd_cluster(args):
 
     if args.n_neighbors >= len(X):
         raise UsageError(f"--n-neighbors {args.n_neighbors} must be below the number of "
+                         f"rows in '{args.file}' ({len(X)})")
+    if args.min_cluster_size > len(X):
+        raise UsageError(f"--min-cluster-size {args.min_cluster_size} exceeds the number of "
                          f"rows in '{args.file}' ({len(X)})")
     cc = ConnectivityClustering(method=args.method, n_clusters=args.n_clusters,
                                 min_cluster_size=args.min_cluster_size,
@@ -121,14 +155,23 @@ def _add_common(p, out_default):
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _int_at_least(low):
+    what = "a positive integer" if low == 1 else f"an integer >= {low}"
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+
+    parse.__name__ = "positive_int" if low == 1 else f"int>={low}"
+    return parse
+
+
+_positive_int = _int_at_least(1)
 
 
 def build_parser():
@@ -159,7 +202,8 @@ def build_parser():
                     help="segmenter (default: hdbscan)")
     cl.add_argument("--n-clusters", type=_positive_int, default=None,
                     help="number of clusters (default: chosen from the tree)")
-    cl.add_argument("--min-cluster-size", type=_positive_int, default=15)
+    cl.add_argument("--min-cluster-size", type=_int_at_least(2), default=15,
+                    help="smallest cluster, >= 2 (default: 15)")
     cl.add_argument("--n-neighbors", type=_positive_int, default=15)
     cl.add_argument("--metric", choices=["euclidean", "cosine"], default="euclidean")
     cl.add_argument("--random-state", type=int, default=0)

@@ -38,11 +38,16 @@ BAD_INPUTS = [
     (np.zeros((4, 2, 2)), ValueError, "2-D"),
     (np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object), TypeError, "numbers"),
     (np.array([["a", "b"], ["c", "d"], ["e", "f"]]), TypeError, "numbers"),
+    # squared distances overflow / underflow float64: refused, never silently wrong
+    (np.array([[0.0, 1e200], [1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), ValueError, "Rescale X"),
+    (np.array([[0.0, 1e-300], [1e-300, 2e-300], [3e-300, 0.0], [1e-300, 1e-300]]),
+     ValueError, "Rescale X"),
 ]
 
 
 @pytest.fixture(params=BAD_INPUTS,
-                ids=["nan", "inf", "empty", "one-row", "1d", "3d", "object", "strings"])
+                ids=["nan", "inf", "empty", "one-row", "1d", "3d", "object", "strings",
+                     "huge", "tiny"])
 def bad_input(request):
     """One bad ``X`` with the error type and message fragment ``fit`` must raise."""
     return request.param

@@ -128,3 +128,55 @@ def test_bench_moe_and_embed_call_their_entry_points(monkeypatch, tmp_path, caps
     assert calls["embed"]["quick"] is False and calls["embed"]["verbose"] is True
     out = capsys.readouterr().out
     assert "moe-a" in out and "embed-a" in out
+
+
+def test_typo_in_the_first_row_is_an_error_not_a_header(capsys, tmp_path):
+    typo = tmp_path / "typo.csv"
+    typo.write_text("0.5,0.2x\n1.0,2.0\n3.0,4.0\n")
+    assert main(["cluster", str(typo), "--out", str(tmp_path / "o")]) == 2
+    assert "mixes numbers and text ('0.2x' (column 2))" in _one_line_error(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_header_of_names_is_still_read_as_a_header(tmp_path):
+    from graphmoe.cli import read_matrix
+
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(12, 2))
+    named = tmp_path / "named.csv"
+    pd.DataFrame(data, columns=["x", "y"]).to_csv(named, index=False)
+    np.testing.assert_allclose(read_matrix(named), data)
+    headless = tmp_path / "headless.csv"
+    np.savetxt(headless, data, delimiter=",")
+    assert read_matrix(headless).shape == (12, 2)  # no row lost to a header
+
+
+def test_directory_as_input_says_so(capsys, tmp_path):
+    assert main(["cluster", str(tmp_path)]) == 2
+    assert f"'{tmp_path}' is a directory" in _one_line_error(capsys)
+
+
+def test_cluster_arguments_out_of_range_exit_2(capsys, tmp_path):
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(20, 2)))
+    assert main(["cluster", str(data), "--min-cluster-size", "1"]) == 2
+    assert "--min-cluster-size: expected an integer >= 2, got 1" in _one_line_error(capsys)
+    assert main(["cluster", str(data), "--min-cluster-size", "21"]) == 2
+    assert "exceeds the number of rows" in _one_line_error(capsys)
+    assert main(["cluster", str(data), "--n-neighbors", "20"]) == 2
+    assert "must be below the number of rows" in _one_line_error(capsys)
+    huge = tmp_path / "huge.npy"
+    np.save(huge, np.random.default_rng(0).normal(size=(20, 2)) * 1e200)
+    assert main(["cluster", str(huge)]) == 2
+    assert "Rescale" in _one_line_error(capsys)
+
+
+def test_interrupt_exits_130(capsys, tmp_path, monkeypatch):
+    import graphmoe.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli._COMMANDS, "demo", interrupted)
+    assert main(["demo", "--out", str(tmp_path)]) == 130
+    assert "interrupted" in capsys.readouterr().err

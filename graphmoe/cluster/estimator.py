@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, clone
@@ -9,10 +10,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._progress import progress
-from .._validation import check_data, check_n_neighbors, check_query_data
+from .._validation import check_data, check_feature_names, check_n_neighbors, check_query_data
 from ..graph import KNNGraph
 from ..graph._index import BACKENDS
-from ._lookup import RowLookup
+from ._lookup import RowLookup, row_projection
 from .hierarchy import ClusterHierarchy
 from .membership import route_membership, training_membership
 from .method_choice import candidate_methods, default_min_samples, segment_graph
@@ -71,7 +72,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         ``"mst"`` undoes the last ``n_clusters - 1`` merges; fewer clusters,
         with a warning, if the tree cannot split that far.
     min_cluster_size : int, default=15
-        A split counts only if both sides hold at least this many samples.
+        A split counts only if both sides hold at least this many samples
+        (lowered to ``n_samples`` with a warning on smaller data).
     min_samples : int or None, default=None
         Neighbourhood of the core distance (mutual reachability; 0 = plain
         distances). None means ``min_cluster_size`` for ``"hdbscan"`` choosing
@@ -81,7 +83,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         10 seeds: 7/10 perfect MST cuts with 0-3, fewer with 7; HDBSCAN with
         ``n_clusters=5``, 3 seeds: ARI 0.70-0.93 with 3, 0.02-0.04 with 15).
     n_neighbors : int, default=15
-        Neighbours per point in the graph (raised to ``min_samples`` if smaller).
+        Neighbours per point in the graph (raised to ``min_samples`` if smaller,
+        lowered to ``n_samples - 1`` with a warning on smaller data).
     metric : {"euclidean", "cosine"}, default="euclidean"
         Metric of ``X`` (a layout is always Euclidean).
     backend : {"auto", "exact", "faiss", "pynndescent"}, default="auto"
@@ -144,6 +147,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         Mutual-reachability MST edges ``(i, j, weight)`` of the segmented
         space, lightest first.
     n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` was a DataFrame with string column names.
 
     Examples
     --------
@@ -193,18 +198,24 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         self.verbose = verbose
 
     def _check_sizes(self, n):
-        """Validate the sizes against ``n`` and return the neighbours the graph needs."""
-        check_n_neighbors(self.n_neighbors, n)
+        """Validate the sizes against ``n`` and return the neighbours the graph needs.
+
+        ``n_neighbors`` and ``min_cluster_size`` above the data's size are lowered
+        with a warning (``_min_cluster_size`` keeps the value used).
+        """
+        n_neighbors = check_n_neighbors(self.n_neighbors, n, clip=True)
+        self._min_cluster_size = self.min_cluster_size
         if self.min_cluster_size > n:
-            raise ValueError(f"min_cluster_size={self.min_cluster_size} is larger than the "
-                             f"number of samples ({n}).")
+            warnings.warn(f"min_cluster_size={self.min_cluster_size} is larger than the number "
+                          f"of samples ({n}); using {n}.", UserWarning, stacklevel=3)
+            self._min_cluster_size = n
         if self.min_samples is not None and self.min_samples >= n:
             raise ValueError(f"min_samples={self.min_samples} must be smaller than the number "
                              f"of samples ({n}): it counts neighbours other than the point.")
         needed = [self.min_samples] if self.min_samples is not None else [
-            min(default_min_samples(m, self.min_cluster_size, self.n_clusters), n - 1)
+            min(default_min_samples(m, self._min_cluster_size, self.n_clusters), n - 1)
             for m in candidate_methods(self.method)]
-        return max(self.n_neighbors, *needed)
+        return max(n_neighbors, *needed)
 
     def _make_layout(self, n, d):
         """The unfitted layout to use, or None (no layout)."""
@@ -239,6 +250,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Cluster ``X`` of shape (n_samples, n_features); returns self."""
         self._validate_params()
+        check_feature_names(self, X, reset=True)
         X = check_data(X, min_samples=2)
         k = self._check_sizes(X.shape[0])
         self.n_features_in_ = X.shape[1]
@@ -249,8 +261,10 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         bar.update()
         space = self._fit_layout(X, k)
         bar.update()
-        choice = segment_graph(space, self.method, self.min_cluster_size, self.min_samples,
-                               self.n_clusters, self.allow_single_cluster, self.gini_threshold)
+        # MST ties broken by raw distance, then by the rows' contents: row-order free
+        choice = segment_graph(space, self.method, self._min_cluster_size, self.min_samples,
+                               self.n_clusters, self.allow_single_cluster, self.gini_threshold,
+                               node_keys=row_projection(X))
         self.method_, self.method_scores_ = choice.method, choice.scores
         self.core_distances_, self.mst_ = choice.core_distances, choice.mst
         bar.update()
@@ -315,6 +329,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         training samples equal ``membership_`` exactly.
         """
         check_is_fitted(self, "membership_")
+        check_feature_names(self, X, reset=False)
         return self._route(X)
 
     def predict(self, X):

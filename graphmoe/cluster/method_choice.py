@@ -53,13 +53,17 @@ class SegmentChoice:
     scores: dict = field(default_factory=dict)
 
 
-def _reachability_mst(knn, min_samples):
+def _reachability_mst(knn, min_samples, node_keys=None):
     core = core_distances(knn.distances_, min_samples)
-    return core, minimum_spanning_edges(mutual_reachability_graph(knn.graph_, core, knn.floor_))
+    reach = mutual_reachability_graph(knn.graph_, core, knn.floor_)
+    # Mutual reachability ties many edges; breaking ties by the raw distance and
+    # then by ``node_keys`` (a function of each row's contents) makes the tree
+    # independent of the row order.
+    return core, minimum_spanning_edges(reach, tiebreak=knn.graph_, node_keys=node_keys)
 
 
 def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=None,
-                  allow_single_cluster=False, gini_threshold=0.2):
+                  allow_single_cluster=False, gini_threshold=0.2, node_keys=None):
     """Segment the fitted ``KNNGraph`` ``knn`` with ``method`` ("auto", "hdbscan" or "mst").
 
     Parameters
@@ -71,6 +75,9 @@ def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=No
         As in ``ConnectivityClustering``.
     min_samples : int or None
         None: ``default_min_samples`` per segmenter (capped at n - 1).
+    node_keys : ndarray of shape (n,), optional
+        Per-sample keys that break exact ties of the MST edges (see
+        ``graphmoe.graph.minimum_spanning_edges``).
 
     Returns
     -------
@@ -85,7 +92,7 @@ def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=No
         if ms is None:
             ms = min(default_min_samples(name, min_cluster_size, n_clusters), n - 1)
         if ms not in reach:  # both segmenters share the MST when their min_samples agree
-            reach[ms] = _reachability_mst(knn, ms)
+            reach[ms] = _reachability_mst(knn, ms, node_keys)
         core, mst = reach[ms]
         if name == "hdbscan":
             seg = hdbscan_segment(mst, min_cluster_size, n_clusters, allow_single_cluster)

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._progress import progress, set_torch_threads
-from .._validation import check_data, check_features, check_random_state
+from .._validation import check_data, check_feature_names, check_features, check_random_state
 from .graph_loss import input_neighbors, sample_neighbors
 from .likelihood import LIKELIHOODS, choose_likelihood, mean_from_output, negative_log_likelihood
 from .networks import default_hidden_dims
@@ -80,6 +80,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        check_feature_names(self, X, reset=True)
         X = check_data(X, estimator=self, min_samples=2)
         self.n_features_in_ = X.shape[1]
         self.likelihood_ = choose_likelihood(X, self.likelihood)
@@ -120,8 +121,12 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         # Gaussian data are standardised so that a unit-variance likelihood fits every scale.
         if self.likelihood_ == "gaussian":
             self.mean_ = X.mean(axis=0)
-            scale = X.std(axis=0)
-            self.scale_ = np.where(scale > 1e-12, scale, 1.0)
+            # Relative to each column's magnitude: an absolute floor (1e-12) took every
+            # column of data around 1e-13 for a constant one and collapsed the embedding.
+            peak = np.abs(X).max(axis=0)
+            peak = np.where(peak > 0, peak, 1.0)
+            scale = (X / peak).std(axis=0) * peak  # no underflow in the squares
+            self.scale_ = np.where(scale > 1e-12 * peak, scale, 1.0)
         else:
             self.mean_ = np.zeros(X.shape[1])
             self.scale_ = np.ones(X.shape[1])
@@ -224,6 +229,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
     # -- inference -----------------------------------------------------------------------
     def _check_input(self, X):
         check_is_fitted(self, "module_")
+        check_feature_names(self, X, reset=False)
         try:
             X = check_data(X, estimator=self, min_samples=1)
         except ValueError as err:

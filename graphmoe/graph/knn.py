@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_data, check_n_neighbors, check_query_data
+from .._validation import check_data, check_feature_names, check_n_neighbors, check_query_data
 from ._index import BACKENDS, choose_backend, make_index
 from .components import bridge_components
 
@@ -53,8 +53,8 @@ class KNNGraph(BaseEstimator):
     Parameters
     ----------
     n_neighbors : int, default=15
-        Neighbours per point, the point itself excluded. Must be smaller than
-        the number of samples (a ``ValueError`` says so otherwise).
+        Neighbours per point, the point itself excluded. Lowered to
+        ``n_samples - 1`` with a warning on smaller data.
     metric : {"euclidean", "cosine"}, default="euclidean"
     backend : {"auto", "faiss", "pynndescent", "exact"}, default="auto"
         ``"exact"`` uses scikit-learn's NearestNeighbors; ``"faiss"`` faiss'
@@ -88,6 +88,8 @@ class KNNGraph(BaseEstimator):
     backend_ : str
         The backend used ("exact", "faiss" or "pynndescent").
     n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Column names, when ``X`` was a DataFrame with string column names.
 
     Examples
     --------
@@ -120,9 +122,10 @@ class KNNGraph(BaseEstimator):
     def fit(self, X, y=None):
         """Build the graph on ``X`` of shape (n_samples, n_features); returns self."""
         self._validate_params()
+        check_feature_names(self, X, reset=True)
         X = check_data(X, min_samples=2)
         n = X.shape[0]
-        k = check_n_neighbors(self.n_neighbors, n)
+        k = check_n_neighbors(self.n_neighbors, n, clip=True)
         if self.metric == "cosine":
             _check_cosine_rows(X)
         self.n_features_in_ = X.shape[1]
@@ -161,7 +164,7 @@ class KNNGraph(BaseEstimator):
         """
         check_is_fitted(self, "graph_")
         n = self._X.shape[0]
-        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        k = self.indices_.shape[1] if n_neighbors is None else n_neighbors
         if X is None:
             k = check_n_neighbors(k, n)
             if k == self.indices_.shape[1]:
@@ -169,6 +172,7 @@ class KNNGraph(BaseEstimator):
             else:
                 ind, dist = self._index.neighbors(k)
         else:
+            check_feature_names(self, X, reset=False)
             X = check_query_data(X, self.n_features_in_, type(self).__name__)
             k = check_n_neighbors(k, n + 1)  # new points may use all n training points
             ind, dist = self._index.query(X, k)

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._progress import set_torch_threads
-from .._validation import check_data, check_random_state
+from .._validation import check_data, check_feature_names, check_random_state
 from ..nn.experts import NeighborhoodContext, make_expert
 from ..nn.gates import GATES, cluster_proba
 from . import _setup
@@ -305,8 +305,9 @@ class BaseGraphMoE(BaseEstimator):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y "
                              f"is None.")
-        X = check_data(X, min_samples=3)
-        validate_data(self, X, reset=True)  # n_features_in_ (and feature names)
+        X_in, X = X, check_data(X, min_samples=3)
+        validate_data(self, X, reset=True, skip_check_array=True)  # n_features_in_
+        check_feature_names(self, X_in, reset=True)  # the caller's column names
         return X
 
     def _forward_new(self, X, groups=None):

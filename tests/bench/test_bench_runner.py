@@ -128,7 +128,15 @@ def test_skip_run_for_quadratic_methods_on_large_data(monkeypatch):
     monkeypatch.setattr(roster, "MAX_QUADRATIC_SAMPLES", 100)
     row, _ = run_one(_blobs(), get_methods(["ward"])[0], "true-k")
     assert row["status"] == "skipped" and "O(n^2)" in row["error"]
-    assert issubclass(SkipRun, Exception)
+    assert np.isnan(row["ari"])  # a skipped run has no score, not a zero score
+
+    def declines(X, k, rs):
+        raise SkipRun("does not apply here")
+
+    row, labels = run_one(_blobs(), Method("declines", declines), "true-k")
+    # SkipRun is a skip, any other exception a failure: the two must not be confused
+    assert (row["status"], row["error"]) == ("skipped", "does not apply here")
+    assert labels is None
 
 
 def test_connectivity_beats_centroids_on_pinwheel_spirals():

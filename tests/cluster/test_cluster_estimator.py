@@ -138,10 +138,12 @@ def test_bad_input(bad_input):
 
 def test_bad_sizes_and_predict_input():
     X = np.random.default_rng(0).normal(size=(30, 3))
-    with pytest.raises(ValueError, match="n_neighbors=30 must be smaller"):
-        ConnectivityClustering(n_neighbors=30, min_cluster_size=5).fit(X)
-    with pytest.raises(ValueError, match="min_cluster_size=31 is larger"):
-        ConnectivityClustering(n_neighbors=5, min_cluster_size=31).fit(X)
+    with pytest.warns(UserWarning, match="n_neighbors=30 is not smaller .* using 29"):
+        assert ConnectivityClustering(n_neighbors=30, min_cluster_size=5).fit(X) \
+            .knn_.indices_.shape == (30, 29)
+    with pytest.warns(UserWarning, match="min_cluster_size=31 is larger .* using 30"):
+        cc = ConnectivityClustering(n_neighbors=5, min_cluster_size=31).fit(X)
+    assert cc.n_clusters_ == 0 and cc.min_cluster_size == 31  # the parameter is untouched
     with pytest.raises(ValueError, match="min_samples=30 must be smaller"):
         ConnectivityClustering(n_neighbors=5, min_cluster_size=5, min_samples=30).fit(X)
     with pytest.raises(ValueError, match="method"):
@@ -156,13 +158,15 @@ def test_bad_sizes_and_predict_input():
 
 
 @parametrize_with_checks([
+    ConnectivityClustering(),
+    ConnectivityClustering(method="mst"),
     ConnectivityClustering(n_neighbors=5, min_cluster_size=5),
     ConnectivityClustering(method="hdbscan", n_neighbors=5, min_cluster_size=5),
     ConnectivityClustering(method="mst", n_neighbors=5, min_cluster_size=5),
 ])
 def test_sklearn_compatible(estimator, check, monkeypatch):
-    # The checks use 10-50 samples, so the instances use small neighbourhoods;
-    # the defaults (15) would rightly refuse data with fewer than 16 samples.
+    # The checks use 10-50 samples: the defaults (15) are clipped to the data
+    # with a warning, the small instances exercise real neighbourhoods.
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     check(estimator)
 

@@ -96,8 +96,8 @@ def test_bad_input(bad_input):
 
 def test_bad_parameters_and_queries():
     X = np.random.default_rng(4).normal(size=(10, 3))
-    with pytest.raises(ValueError, match="n_neighbors=10 must be smaller than the number"):
-        KNNGraph(n_neighbors=10).fit(X)
+    with pytest.warns(UserWarning, match="n_neighbors=10 is not smaller .* using 9"):
+        assert KNNGraph(n_neighbors=10).fit(X).indices_.shape == (10, 9)
     with pytest.raises(ValueError, match="metric"):
         KNNGraph(metric="manhattan").fit(X)
     with pytest.raises(ValueError, match="all-zero rows"):
@@ -111,7 +111,7 @@ def test_bad_parameters_and_queries():
         g.kneighbors(None, n_neighbors=10)
 
 
-@parametrize_with_checks([KNNGraph(n_neighbors=5, backend="exact"),
+@parametrize_with_checks([KNNGraph(), KNNGraph(n_neighbors=5, backend="exact"),
                           KNNGraph(n_neighbors=5, backend="faiss", random_state=0)])
 def test_sklearn_compatible(estimator, check, monkeypatch):
     # Enables scikit-learn's array-API check with NumPy inputs instead of skipping it.

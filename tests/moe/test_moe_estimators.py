@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score
 
 from graphmoe import datasets
 from graphmoe.cluster import ConnectivityClustering
@@ -101,7 +102,7 @@ def test_oracle_and_label_gates_use_groups():
 
 
 def test_gnn_experts_and_dmvae_gate_fit_pinwheels():
-    X, y, arm, Xt, yt, _ = _spiral_task(80, seed=2, kind="pinwheel")
+    X, y, arm, Xt, yt, armt = _spiral_task(80, seed=2, kind="pinwheel")
     cc = ConnectivityClustering(method="mst", n_clusters=5, random_state=0)
     gnn = GraphMoERegressor(expert="gnn", hops=2, clustering=cc, **FAST).fit(X, y)
     assert np.mean((gnn.predict(Xt) - yt) ** 2) < 0.1 * np.var(yt)
@@ -111,7 +112,12 @@ def test_gnn_experts_and_dmvae_gate_fit_pinwheels():
     events = [h["event"] for h in dm.history_]
     assert "recluster" in events
     assert dm.n_experts_ == len(dm.experts_) >= 1
-    np.testing.assert_allclose(dm.route(Xt)[1].sum(1), 1.0, atol=1e-6)
+    experts, weights = dm.route(Xt)
+    np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-6)
+    # quality floor (measured 0.16 of the variance; a mean predictor scores 1.0) and
+    # routing that follows the arms (measured ARI 0.37; random routing scores ~0)
+    assert np.mean((dm.predict(Xt) - yt) ** 2) < 0.3 * np.var(yt)
+    assert adjusted_rand_score(armt, experts[:, 0]) > 0.15
 
 
 def test_classifier_on_digits_and_semi_supervised_labels():
