@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -11,11 +12,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import _checkpoint as ckpt
 from .._progress import set_torch_threads
 from .._validation import check_data, check_random_state
 from ..nn.experts import NeighborhoodContext, make_expert
 from ..nn.gates import GATES, cluster_proba
 from . import _setup
+from .checkpoint import restore_random_state, restore_training_state, training_state
 from .matching import match_experts
 from .module import GraphMoE
 from .training import (MoEData, init_experts_linear, predict_batches, reseed_collapsed,
@@ -58,6 +61,8 @@ class BaseGraphMoE(BaseEstimator):
         "num_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     _task = None  # "regression" | "classification", set by subclasses
@@ -69,7 +74,7 @@ class BaseGraphMoE(BaseEstimator):
                  learning_rate=5e-3, weight_decay=0.0, expert_loss_coef=1.0,
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
                  collapse_threshold=0.1, device="cpu", num_threads=None, random_state=None,
-                 verbose=False):
+                 verbose=False, checkpoint_dir=None, checkpoint_every=10):
         self.embedder = embedder
         self.clustering = clustering
         self.expert = expert
@@ -96,6 +101,8 @@ class BaseGraphMoE(BaseEstimator):
         self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # ------------------------------------------------------------------ inputs
     def _embed(self, X, fit):
@@ -103,12 +110,26 @@ class BaseGraphMoE(BaseEstimator):
         if self.embedder_ is None:
             Z = Xs
         elif fit:
-            Z = self.embedder_.fit_transform(X)
+            Z = self.embedder_.fit(X, **self._embedder_fit_params()).transform(X)
         else:
             Z = self.embedder_.transform(X)
         if fit:
             self.gate_scaler_ = StandardScaler().fit(Z)
         return Xs, self.gate_scaler_.transform(Z)
+
+    def _embedder_fit_params(self):
+        """A graphmoe embedder checkpoints into the same folder and resumes with its parent."""
+        from ..embed._base import BaseEmbedder
+
+        if not isinstance(self.embedder_, BaseEmbedder):
+            return {}
+        if self.checkpoint_dir is not None and self.embedder_.checkpoint_dir is None:
+            self.embedder_.set_params(checkpoint_dir=self.checkpoint_dir,
+                                      checkpoint_every=self.checkpoint_every)
+        if self._resume_from is None:
+            return {}
+        folder = os.fspath(self._resume_from)
+        return {"resume": folder if os.path.isdir(folder) else os.path.dirname(folder) or "."}
 
     def _expert_params(self):
         if self.expert == "mlp":
@@ -128,17 +149,41 @@ class BaseGraphMoE(BaseEstimator):
                        _tensor(prior, device=dev), _tensor(neighbors, torch.long, dev))
 
     # --------------------------------------------------------------------- fit
-    def _fit(self, X, target, groups):
-        """``target``: (n, out) float tensor (regression) or (n,) long, -1 unlabelled."""
+    def _fit(self, X, target, groups, resume):
+        """``target``: (n, out) float tensor (regression) or (n,) long, -1 unlabelled.
+
+        Runs inside the subclass's :func:`fit_transaction`; global torch state (random
+        generator, threads) is the caller's and is restored afterwards.
+        """
+        self._check_device()
+        signature = (ckpt.fit_signature(self, X, target.numpy(), groups)
+                     if resume is not None or self.checkpoint_dir else None)
+        state = None if resume is None else ckpt.load_checkpoint(resume, self, signature)
         rng = check_random_state(self.random_state)
-        torch.manual_seed(int(rng.randint(2**31 - 1)))
         previous = set_torch_threads(self.num_threads) if self.num_threads else None
+        self._signature, self._resume, self._resume_from = signature, state, resume
+        self._recluster_embedding = None
         try:
-            self._fit_body(X, target, groups, rng)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(int(rng.randint(2**31 - 1)))
+                self._fit_body(X, target, groups, rng)
         finally:
             if previous is not None:
                 torch.set_num_threads(previous)
+            # training-only state: no training rows stay attached beyond what predict needs
+            for name in ("_train_data", "_membership", "_recluster_embedding", "_resume",
+                         "_resume_from", "_signature"):
+                self.__dict__.pop(name, None)
         return self
+
+    def _check_device(self):
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as err:
+            raise ValueError(f"device={self.device!r} is not a torch device ({err}).") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={self.device!r} was requested but torch finds no CUDA "
+                             f"device.")
 
     def _fit_body(self, X, target, groups, rng):
         if self.gate in ("labels", "oracle") and groups is None:
@@ -165,7 +210,6 @@ class BaseGraphMoE(BaseEstimator):
                                    _tensor(self.knn_.indices_, torch.long, dev)
                                    if self.expert == "gnn" else None)
         self._train_loop(rng)
-        del self._train_data
         return self
 
     def _complete_targets(self, G, target):
@@ -196,8 +240,13 @@ class BaseGraphMoE(BaseEstimator):
                                       clustering=self.clustering_, gate_params=self.gate_params,
                                       hierarchical=self.hierarchical)
         membership = None if self.clustering_ is None else cluster_proba(self.clustering_)
+        distill_epochs = getattr(self.gate_, "distill_epochs", None)
+        if self._resume is not None and distill_epochs is not None:
+            self.gate_.distill_epochs = 0  # the checkpoint holds the distilled gate
         self.gate_.fit(G, membership=membership, groups=groups,
                        random_state=int(rng.randint(2**31 - 1)))
+        if distill_epochs is not None:
+            self.gate_.distill_epochs = distill_epochs
         self.cluster_of_expert_ = getattr(self.gate_, "cluster_of_expert_",
                                           None if self.clustering_ is None
                                           else np.arange(self.gate_.n_experts))
@@ -228,25 +277,49 @@ class BaseGraphMoE(BaseEstimator):
 
     def _train_loop(self, rng):
         every = self.recluster_every or self.epochs
-        done = 0
-        if self._task == "regression":
-            self._refresh_train_data()
-            probs = predict_batches(self.module_, self._train_data, context=self._context())[3]
-            init_experts_linear(self.module_, self._train_data, probs)
+        state, self._resume = self._resume, None
+        if state is not None:
+            done = restore_training_state(self, state)
+        else:
+            done = 0
+            if self._task == "regression":
+                self._refresh_train_data()
+                probs = predict_batches(self.module_, self._train_data,
+                                        context=self._context())[3]
+                init_experts_linear(self.module_, self._train_data, probs)
         while done < self.epochs:
             self._refresh_train_data()
             todo = min(every, self.epochs - done)
+            start, optimizer_state = 0, None
+            if state is not None:  # continue the interrupted block where it stopped
+                start, optimizer_state = int(state["epoch"]), state["optimizer"]
+                restore_random_state(state, rng)
+                state = None
             train_epochs(self.module_, self._train_data, context=self._context(),
                          epochs=todo, batch_size=self.batch_size,
                          learning_rate=self.learning_rate, weight_decay=self.weight_decay,
                          coefs=self._coefs, rng=rng, history=self.history_, epoch0=done,
-                         verbose=self.verbose)
+                         verbose=self.verbose, start=start, optimizer_state=optimizer_state,
+                         on_epoch_end=self._checkpointer(done, rng))
             done += todo
             probs = predict_batches(self.module_, self._train_data, context=self._context())[3]
             reseed_collapsed(self.module_, probs, self.collapse_threshold, rng,
                              self.history_, done)
             if done < self.epochs and self.recluster_every:
                 self._recluster(probs.argmax(axis=1), rng, done)
+
+    def _checkpointer(self, done, rng):
+        """The per-epoch hook that writes a checkpoint every ``checkpoint_every`` epochs."""
+        if not self.checkpoint_dir:
+            return None
+
+        def on_epoch_end(epoch, optimizer, schedule):
+            total = done + epoch
+            if total % self.checkpoint_every == 0 or total == self.epochs:
+                state = training_state(self, done=done, epoch=epoch, optimizer=optimizer,
+                                       schedule=schedule, rng=rng)
+                ckpt.save_checkpoint(state, ckpt.checkpoint_path(self.checkpoint_dir, self))
+        return on_epoch_end
 
     def _context(self):
         if self.expert != "gnn":
@@ -271,6 +344,7 @@ class BaseGraphMoE(BaseEstimator):
             self.history_.append({"epoch": epoch, "event": "recluster",
                                   "action": "skipped: no cluster found"})
             return
+        self._recluster_embedding = emb  # a checkpoint rebuilds the clustering from it
         match = match_experts(expert_of_point, clustering.labels_, self.module_.n_experts, n_new)
         experts = [self.module_.experts[k] for k in match.kept]
         for donor in match.spawned_from:

@@ -63,14 +63,14 @@ def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarch
         return G.HierarchicalGate(in_features, hierarchy, leaves, **params)
     if gate == "graph":
         return G.GraphGate(clustering, **params)
-    if gate == "dmvae":
-        return G.DMVAEGate(in_features, n_experts, **params)
-    if gate == "softmax":
-        return G.SoftmaxGate(in_features, n_experts, **params)
     if gate in ("labels", "oracle"):
         return (G.LabelsGate if gate == "labels" else G.OracleGate)(**params)
     if n_experts is None:
         raise ValueError(f"gate={gate!r} needs n_experts (or a clustering to take it from).")
+    if gate == "dmvae":
+        return G.DMVAEGate(in_features, n_experts, **params)
+    if gate == "softmax":
+        return G.SoftmaxGate(in_features, n_experts, **params)
     cls = {"kmeans": G.KMeansGate, "gmm": G.GMMGate, "dfcp": G.DFCPGate}[gate]
     return cls(n_experts, **params)
 
