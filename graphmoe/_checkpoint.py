@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 __all__ = ["fit_transaction", "checkpoint_path", "save_checkpoint", "load_checkpoint",
-           "fit_signature", "numpy_rng_state", "set_numpy_rng_state", "FORMAT_VERSION"]
+           "fit_signature", "numpy_rng_state", "set_numpy_rng_state", "forked_torch_rng",
+           "torch_rng_state", "set_torch_rng_state", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 #: parameters that may differ between an interrupted fit and its resumption.
@@ -45,6 +46,35 @@ def fit_transaction(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(before)
         raise
+
+
+def _cuda_index(device):
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
+    return torch.cuda.current_device() if device.index is None else device.index
+
+
+def forked_torch_rng(device):
+    """``torch.random.fork_rng`` over the CPU generator and, on CUDA, the device's own."""
+    index = _cuda_index(device)
+    return torch.random.fork_rng(devices=[] if index is None else [index])
+
+
+def torch_rng_state(device):
+    """torch's CPU random state, plus the CUDA device's on a GPU fit."""
+    state = {"cpu": torch.get_rng_state()}
+    index = _cuda_index(device)
+    if index is not None:
+        state["cuda"] = torch.cuda.get_rng_state(index)
+    return state
+
+
+def set_torch_rng_state(state, device):
+    torch.set_rng_state(state["cpu"])
+    index = _cuda_index(device)
+    if index is not None and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], index)
 
 
 def checkpoint_path(folder, estimator):

@@ -13,7 +13,6 @@ import copy
 import numbers
 import os
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -25,6 +24,7 @@ from .. import _checkpoint as ckpt
 from .._progress import progress, set_torch_threads
 from .._validation import check_data, check_features, check_random_state
 from .graph_loss import input_neighbors, sample_neighbors
+from ._resume import ResumableTrainingMixin, TrainingHistory
 from .likelihood import LIKELIHOODS, choose_likelihood, mean_from_output, negative_log_likelihood
 from .networks import default_hidden_dims
 
@@ -44,10 +44,6 @@ def sampling_generator(random_state):
     return torch.Generator().manual_seed(seed)
 
 
-class TrainingHistory(dict):
-    """Per-epoch records of one training phase: ``train_loss``, ``val_loss`` and extras."""
-
-
 @contextmanager
 def _torch_threads(num_threads):
     # None leaves torch's own setting alone: the user's torch.set_num_threads is respected.
@@ -60,7 +56,7 @@ def _torch_threads(num_threads):
         torch.set_num_threads(previous)
 
 
-class BaseEmbedder(TransformerMixin, BaseEstimator):
+class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
     """Common parameters and training machinery of the graphmoe embedders.
 
     Not meant to be used directly; see :class:`AutoEncoder`, :class:`VAE`,
@@ -135,7 +131,7 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         self._signature = signature
         self.device_ = self._resolve_device()
         try:
-            with torch.random.fork_rng(devices=[]), _torch_threads(self.num_threads):
+            with ckpt.forked_torch_rng(self.device_), _torch_threads(self.num_threads):
                 torch.manual_seed(int(rng.randint(2**31 - 1)))
                 self._neighbors = (input_neighbors(X_scaled, self.n_neighbors, rng)
                                    if self.graph_weight > 0 else None)
@@ -245,54 +241,6 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         history = loop.history
         history["n_epochs"] = len(history["train_loss"])
         return history
-
-    def _start_loop(self, n, phase):
-        """Fresh loop state for ``phase``, or the state of the checkpoint being resumed."""
-        module = self.module_
-        loop = SimpleNamespace(epoch=0, finished=False, wait=0, best_val=np.inf,
-                               history=TrainingHistory(train_loss=[], val_loss=[]))
-        loop.train_idx, loop.val_idx = self._split(n)
-        loop.generator = torch.Generator().manual_seed(int(self._rng.randint(2**31 - 1)))
-        loop.optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
-        state = self._resume
-        if state is not None and state["phase"] == phase:
-            loop = self._restore_loop(loop, state)
-            self._resume = None  # consumed: later phases start fresh
-        loop.last_good = copy.deepcopy(module.state_dict())
-        if not hasattr(loop, "best_state"):
-            loop.best_state = loop.last_good
-        return loop
-
-    def _restore_loop(self, loop, state):
-        s = state["loop"]
-        self.module_.load_state_dict(state["model"])
-        loop.optimizer.load_state_dict(state["optimizer"])
-        loop.best_state = {k: v.to(self.device_) for k, v in s["best_state"].items()}
-        loop.epoch, loop.finished, loop.wait = int(s["epoch"]), bool(s["finished"]), int(s["wait"])
-        loop.best_val = float(s["best_val"])
-        loop.train_idx, loop.val_idx = s["train_idx"].numpy(), s["val_idx"].numpy()
-        loop.history = TrainingHistory({k: list(v) for k, v in s["history"].items()})
-        loop.generator.set_state(s["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        ckpt.set_numpy_rng_state(self._rng, state["numpy_rng"])
-        return loop
-
-    def _save_checkpoint(self, phase, loop):
-        """Everything needed to continue ``phase`` after epoch ``loop.epoch``."""
-        extras = {k: torch.from_numpy(np.asarray(v)) if isinstance(v, np.ndarray) else v
-                  for k, v in self._checkpoint_extras().items()}
-        state = {
-            "meta": self._signature, "phase": phase, "extras": extras,
-            "history": {k: dict(v) for k, v in self.history_.items()},
-            "model": self.module_.state_dict(), "optimizer": loop.optimizer.state_dict(),
-            "torch_rng": torch.get_rng_state(), "numpy_rng": ckpt.numpy_rng_state(self._rng),
-            "loop": {"epoch": loop.epoch, "finished": loop.finished, "wait": loop.wait,
-                     "best_val": float(loop.best_val), "best_state": loop.best_state,
-                     "train_idx": torch.from_numpy(np.asarray(loop.train_idx)),
-                     "val_idx": torch.from_numpy(np.asarray(loop.val_idx)),
-                     "history": dict(loop.history), "generator": loop.generator.get_state()},
-        }
-        ckpt.save_checkpoint(state, ckpt.checkpoint_path(self.checkpoint_dir, self))
 
     def _train_epoch(self, X_t, train_idx, loss_fn, optimizer, generator, neighbors, last_good):
         module = self.module_

@@ -1,13 +1,12 @@
 """The estimator shared by GraphMoERegressor and GraphMoEClassifier."""
 from __future__ import annotations
 
-import copy
 import numbers
 import os
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -15,12 +14,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _checkpoint as ckpt
 from .._progress import set_torch_threads
 from .._validation import check_data, check_random_state
-from ..nn.experts import NeighborhoodContext, make_expert
+from ..nn.experts import NeighborhoodContext
 from ..nn.gates import GATES, cluster_proba
 from . import _setup
-from .checkpoint import restore_random_state, restore_training_state, training_state
-from .matching import match_experts
+from .checkpoint import (checkpointer, embedder_fit_params, restore_random_state,
+                         restore_training_state)
 from .module import GraphMoE
+from .recluster import recluster
 from .training import (MoEData, init_experts_linear, predict_batches, reseed_collapsed,
                        train_epochs)
 
@@ -110,26 +110,12 @@ class BaseGraphMoE(BaseEstimator):
         if self.embedder_ is None:
             Z = Xs
         elif fit:
-            Z = self.embedder_.fit(X, **self._embedder_fit_params()).transform(X)
+            Z = self.embedder_.fit(X, **embedder_fit_params(self)).transform(X)
         else:
             Z = self.embedder_.transform(X)
         if fit:
             self.gate_scaler_ = StandardScaler().fit(Z)
         return Xs, self.gate_scaler_.transform(Z)
-
-    def _embedder_fit_params(self):
-        """A graphmoe embedder checkpoints into the same folder and resumes with its parent."""
-        from ..embed._base import BaseEmbedder
-
-        if not isinstance(self.embedder_, BaseEmbedder):
-            return {}
-        if self.checkpoint_dir is not None and self.embedder_.checkpoint_dir is None:
-            self.embedder_.set_params(checkpoint_dir=self.checkpoint_dir,
-                                      checkpoint_every=self.checkpoint_every)
-        if self._resume_from is None:
-            return {}
-        folder = os.fspath(self._resume_from)
-        return {"resume": folder if os.path.isdir(folder) else os.path.dirname(folder) or "."}
 
     def _expert_params(self):
         if self.expert == "mlp":
@@ -155,7 +141,7 @@ class BaseGraphMoE(BaseEstimator):
         Runs inside the subclass's :func:`fit_transaction`; global torch state (random
         generator, threads) is the caller's and is restored afterwards.
         """
-        self._check_device()
+        _setup.check_device(self.device)
         signature = (ckpt.fit_signature(self, X, target.numpy(), groups)
                      if resume is not None or self.checkpoint_dir else None)
         state = None if resume is None else ckpt.load_checkpoint(resume, self, signature)
@@ -164,7 +150,7 @@ class BaseGraphMoE(BaseEstimator):
         self._signature, self._resume, self._resume_from = signature, state, resume
         self._recluster_embedding = None
         try:
-            with torch.random.fork_rng(devices=[]):
+            with ckpt.forked_torch_rng(self.device):
                 torch.manual_seed(int(rng.randint(2**31 - 1)))
                 self._fit_body(X, target, groups, rng)
         finally:
@@ -175,15 +161,6 @@ class BaseGraphMoE(BaseEstimator):
                          "_resume_from", "_signature"):
                 self.__dict__.pop(name, None)
         return self
-
-    def _check_device(self):
-        try:
-            device = torch.device(self.device)
-        except RuntimeError as err:
-            raise ValueError(f"device={self.device!r} is not a torch device ({err}).") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={self.device!r} was requested but torch finds no CUDA "
-                             f"device.")
 
     def _fit_body(self, X, target, groups, rng):
         if self.gate in ("labels", "oracle") and groups is None:
@@ -293,82 +270,26 @@ class BaseGraphMoE(BaseEstimator):
             start, optimizer_state = 0, None
             if state is not None:  # continue the interrupted block where it stopped
                 start, optimizer_state = int(state["epoch"]), state["optimizer"]
-                restore_random_state(state, rng)
+                restore_random_state(self, state, rng)
                 state = None
             train_epochs(self.module_, self._train_data, context=self._context(),
                          epochs=todo, batch_size=self.batch_size,
                          learning_rate=self.learning_rate, weight_decay=self.weight_decay,
                          coefs=self._coefs, rng=rng, history=self.history_, epoch0=done,
                          verbose=self.verbose, start=start, optimizer_state=optimizer_state,
-                         on_epoch_end=self._checkpointer(done, rng))
+                         on_epoch_end=checkpointer(self, done, rng))
             done += todo
             probs = predict_batches(self.module_, self._train_data, context=self._context())[3]
             reseed_collapsed(self.module_, probs, self.collapse_threshold, rng,
                              self.history_, done)
             if done < self.epochs and self.recluster_every:
-                self._recluster(probs.argmax(axis=1), rng, done)
-
-    def _checkpointer(self, done, rng):
-        """The per-epoch hook that writes a checkpoint every ``checkpoint_every`` epochs."""
-        if not self.checkpoint_dir:
-            return None
-
-        def on_epoch_end(epoch, optimizer, schedule):
-            total = done + epoch
-            if total % self.checkpoint_every == 0 or total == self.epochs:
-                state = training_state(self, done=done, epoch=epoch, optimizer=optimizer,
-                                       schedule=schedule, rng=rng)
-                ckpt.save_checkpoint(state, ckpt.checkpoint_path(self.checkpoint_dir, self))
-        return on_epoch_end
+                recluster(self, probs.argmax(axis=1), rng, done)
 
     def _context(self):
         if self.expert != "gnn":
             return None
         return NeighborhoodContext(self.train_x_,
                                    _tensor(self.knn_.indices_, torch.long, self.device))
-
-    def _recluster(self, expert_of_point, rng, epoch):
-        """Re-embed with the gate, re-cluster, and match the new clusters to the experts."""
-        G = self._train_data.gate_input
-        with torch.no_grad():
-            self.module_.eval()
-            emb = self.gate_.embedding(G)
-        if emb is None:
-            self.history_.append({"epoch": epoch, "event": "recluster",
-                                  "action": "skipped: the gate learns no embedding"})
-            return
-        emb = emb.cpu().numpy()
-        clustering = clone(self.clustering_).fit(emb)
-        n_new = int(clustering.n_clusters_)
-        if n_new < 1:
-            self.history_.append({"epoch": epoch, "event": "recluster",
-                                  "action": "skipped: no cluster found"})
-            return
-        self._recluster_embedding = emb  # a checkpoint rebuilds the clustering from it
-        match = match_experts(expert_of_point, clustering.labels_, self.module_.n_experts, n_new)
-        experts = [self.module_.experts[k] for k in match.kept]
-        for donor in match.spawned_from:
-            experts.append(copy.deepcopy(self.module_.experts[donor]) if donor >= 0 else
-                           make_expert(self.expert, self.train_x_shape_[1], self._n_outputs,
-                                       **self._expert_params()))
-        self.clustering_ = clustering
-        self._membership = cluster_proba(clustering)
-        self.cluster_of_expert_ = match.cluster_of_expert
-        # only a learned gate has an embedding to re-cluster on (the DMVAE's latent mean)
-        self.gate_.resize(match.kept, len(experts))
-        self.gate_.distill_epochs = max(1, self.gate_.distill_epochs // 3)
-        self.gate_.cpu()
-        self.gate_.fit(G.cpu().numpy(), membership=self._membership[:, match.cluster_of_expert],
-                       random_state=int(rng.randint(2**31 - 1)))
-        self.module_ = GraphMoE(experts, self.gate_, top_k=self.top_k,
-                                task=self._task).to(self.device)
-        self.history_.append({
-            "epoch": epoch, "event": "recluster", "n_clusters": n_new,
-            "kept": match.kept.tolist(), "retired": match.retired.tolist(),
-            "spawned_from": match.spawned_from.tolist(),
-            "action": f"kept {len(match.kept)}, spawned {len(match.spawned_from)}, "
-                      f"retired {len(match.retired)}",
-        })
 
     # ----------------------------------------------------------------- predict
     def _check_X(self, X):

@@ -15,6 +15,8 @@ holds), then puts back what the training loop had changed:
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 from sklearn.base import clone
@@ -24,7 +26,8 @@ from ..nn.gates import cluster_proba
 from . import _setup
 from .module import GraphMoE
 
-__all__ = ["training_state", "restore_training_state", "restore_random_state"]
+__all__ = ["training_state", "restore_training_state", "restore_random_state", "checkpointer",
+           "embedder_fit_params"]
 
 
 def _tensor_or_none(a, dtype=None):
@@ -47,7 +50,7 @@ def training_state(est, *, done, epoch, optimizer, schedule, rng):
         "gate_distill_epochs": int(getattr(gate, "distill_epochs", 0)),
         "optimizer": {"optimizer": optimizer.state_dict(), "schedule": schedule.state_dict()},
         "history": list(est.history_),
-        "torch_rng": torch.get_rng_state(), "numpy_rng": ckpt.numpy_rng_state(rng),
+        "torch_rng": ckpt.torch_rng_state(est.device), "numpy_rng": ckpt.numpy_rng_state(rng),
     }
 
 
@@ -73,7 +76,36 @@ def restore_training_state(est, state):
     return int(state["done"])
 
 
-def restore_random_state(state, rng):
+def restore_random_state(est, state, rng):
     """Put back the random states the interrupted run had at its checkpoint."""
-    torch.set_rng_state(state["torch_rng"])
+    ckpt.set_torch_rng_state(state["torch_rng"], est.device)
     ckpt.set_numpy_rng_state(rng, state["numpy_rng"])
+
+
+def checkpointer(est, done, rng):
+    """The per-epoch hook that writes a checkpoint every ``checkpoint_every`` epochs."""
+    if not est.checkpoint_dir:
+        return None
+
+    def on_epoch_end(epoch, optimizer, schedule):
+        total = done + epoch
+        if total % est.checkpoint_every == 0 or total == est.epochs:
+            state = training_state(est, done=done, epoch=epoch, optimizer=optimizer,
+                                   schedule=schedule, rng=rng)
+            ckpt.save_checkpoint(state, ckpt.checkpoint_path(est.checkpoint_dir, est))
+    return on_epoch_end
+
+
+def embedder_fit_params(est):
+    """A graphmoe embedder checkpoints into the same folder and resumes with its parent."""
+    from ..embed._base import BaseEmbedder
+
+    if not isinstance(est.embedder_, BaseEmbedder):
+        return {}
+    if est.checkpoint_dir is not None and est.embedder_.checkpoint_dir is None:
+        est.embedder_.set_params(checkpoint_dir=est.checkpoint_dir,
+                                 checkpoint_every=est.checkpoint_every)
+    if est._resume_from is None:
+        return {}
+    folder = os.fspath(est._resume_from)
+    return {"resume": folder if os.path.isdir(folder) else os.path.dirname(folder) or "."}

@@ -110,7 +110,8 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
     was before the call: unfitted after a first fit, with no training data
     attached. A fit resumed from a checkpoint with the same data, parameters
     and integer ``random_state`` reaches the predictions of an uninterrupted
-    fit (bit for bit on the CPU; CUDA random states are not checkpointed).
+    fit, bit for bit on the CPU. (On CUDA the device's random state is
+    checkpointed too, but nondeterministic kernels may make runs differ.)
 
     Examples
     --------
