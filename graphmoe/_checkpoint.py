@@ -121,8 +121,9 @@ def load_checkpoint(resume, estimator, signature):
     ``resume`` is a checkpoint file or a folder holding ``<ClassName>.ckpt``.
     """
     if not isinstance(estimator.random_state, numbers.Integral):
-        raise ValueError("resume needs an integer random_state: only then does the resumed "
-                         "fit reach the result of an uninterrupted one.")
+        raise ValueError(f"{type(estimator).__name__}: resume needs an integer random_state; "
+                         "only then does the resumed fit reach the result of an uninterrupted "
+                         "one.")
     path = os.fspath(resume)
     if os.path.isdir(path):
         path = checkpoint_path(path, estimator)

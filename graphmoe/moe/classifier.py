@@ -54,8 +54,8 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
                  learning_rate=5e-3, weight_decay=0.0, expert_loss_coef=1.0,
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
                  collapse_threshold=0.1, device="cpu", num_threads=None, random_state=None,
-                 verbose=False, checkpoint_dir=None, checkpoint_every=10,
-                 pseudo_label_threshold=0.9, unlabeled=-1):
+                 verbose=False, pseudo_label_threshold=0.9, unlabeled=-1, checkpoint_dir=None,
+                 checkpoint_every=10):
         super().__init__(
             embedder=embedder, clustering=clustering, expert=expert, gate=gate,
             n_experts=n_experts, top_k=top_k, hierarchical=hierarchical, halo=halo,
