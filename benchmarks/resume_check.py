@@ -2,9 +2,10 @@
 
 For every estimator below a child process fits with ``checkpoint_every=1``
 and is killed (SIGKILL) once its checkpoint is past half of the main training
-phase (for the DMVAE gate: after its first re-clustering); the parent resumes from that folder and compares its predictions (or codes) with
-an uninterrupted fit of the same seed. It also times the fit with and
-without checkpoints. Prints a Markdown table.
+phase (for the DMVAE gate: after its first re-clustering); the parent resumes
+from that folder and compares its predictions (or codes) with an
+uninterrupted fit of the same seed. It also times the fit with and without
+checkpoints. Prints a Markdown table.
 
     python benchmarks/resume_check.py            # ~5-10 min on two busy cores
 """
