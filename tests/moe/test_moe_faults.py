@@ -113,16 +113,20 @@ def test_failed_refit_keeps_the_previous_model(spirals):
 @pytest.mark.parametrize("params", [
     {}, {"gate": "softmax", "n_experts": 3}, {"gate": "dmvae", "gate_params": FAST_DMVAE},
     {"embedder": "ae", "epochs": 2}, {"expert": "gnn"},
+    {"classifier": True, "gate": "dmvae", "gate_params": FAST_DMVAE},
 ])
 def test_fit_leaves_torch_global_rng_alone(spirals, params):
-    X, y, _ = spirals
+    X, y, arm = spirals
     kw = {"epochs": 3, "random_state": 0, **params}
+    cls, target = ((GraphMoEClassifier, arm) if params.get("classifier")
+                   else (GraphMoERegressor, y))
+    kw.pop("classifier", None)
     torch.manual_seed(1)
-    first = GraphMoERegressor(**kw).fit(X, y).predict(X)
+    first = cls(**kw).fit(X, target).predict(X)
     after_1 = torch.rand(3)
     torch.manual_seed(2)
     state = torch.get_rng_state()
-    second = GraphMoERegressor(**kw).fit(X, y).predict(X)
+    second = cls(**kw).fit(X, target).predict(X)
     assert torch.equal(torch.get_rng_state(), state)
     assert not torch.equal(torch.rand(3), after_1)  # the caller's stream continues untouched
     np.testing.assert_array_equal(first, second)  # random_state alone decides the result
