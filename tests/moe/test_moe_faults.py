@@ -6,6 +6,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from graphmoe import GraphMoEClassifier, GraphMoERegressor, datasets
+from graphmoe.embed import AutoEncoder
 from graphmoe.moe import _base
 from graphmoe.moe.training import MoEData, train_epochs
 from graphmoe.nn.gates import DMVAEGate
@@ -112,7 +113,8 @@ def test_failed_refit_keeps_the_previous_model(spirals):
 
 @pytest.mark.parametrize("params", [
     {}, {"gate": "softmax", "n_experts": 3}, {"gate": "dmvae", "gate_params": FAST_DMVAE},
-    {"embedder": "ae", "epochs": 2}, {"expert": "gnn"},
+    {"embedder": AutoEncoder(n_components=2, hidden_dims=(8,), epochs=3, random_state=0)},
+    {"expert": "gnn"},
     {"classifier": True, "gate": "dmvae", "gate_params": FAST_DMVAE},
 ])
 def test_fit_leaves_torch_global_rng_alone(spirals, params):
