@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 from contextlib import contextmanager
 
 import numpy as np
@@ -19,20 +20,28 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .. import _checkpoint as ckpt
 from .._progress import progress, set_torch_threads
 from .._validation import check_data, check_feature_names, check_features, check_random_state
 from .graph_loss import input_neighbors, sample_neighbors
+from ._resume import ResumableTrainingMixin, TrainingHistory
 from .likelihood import LIKELIHOODS, choose_likelihood, mean_from_output, negative_log_likelihood
 from .networks import default_hidden_dims
 
-__all__ = ["BaseEmbedder", "TrainingHistory"]
+__all__ = ["BaseEmbedder", "TrainingHistory", "sampling_generator"]
 
 #: rows per forward pass when encoding or decoding without gradients.
 _INFERENCE_BATCH = 4096
 
 
-class TrainingHistory(dict):
-    """Per-epoch records of one training phase: ``train_loss``, ``val_loss`` and extras."""
+def sampling_generator(random_state):
+    """A torch generator for ``sample``: seeded by ``random_state``, or fresh OS entropy.
+
+    ``torch.seed()`` would reseed (and so change) the caller's global generator.
+    """
+    seed = (int(random_state) if random_state is not None
+            else int(np.random.SeedSequence().entropy % 2**63))
+    return torch.Generator().manual_seed(seed)
 
 
 @contextmanager
@@ -47,7 +56,7 @@ def _torch_threads(num_threads):
         torch.set_num_threads(previous)
 
 
-class BaseEmbedder(TransformerMixin, BaseEstimator):
+class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
     """Common parameters and training machinery of the graphmoe embedders.
 
     Not meant to be used directly; see :class:`AutoEncoder`, :class:`VAE`,
@@ -67,21 +76,50 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         "patience": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "num_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, resume=None):
         """Train the model on ``X`` of shape (n_samples, n_features); ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        resume : str or path-like, optional
+            Continue an interrupted fit from a checkpoint written with
+            ``checkpoint_dir``: a checkpoint file, or a folder (its
+            ``<ClassName>.ckpt``; a folder without one starts afresh). Needs the
+            same data and parameters and an integer ``random_state``; the result
+            is then the one an uninterrupted fit reaches.
 
         Returns
         -------
         self
+
+        Notes
+        -----
+        A fit either completes or changes nothing: if it raises (a
+        ``FloatingPointError`` from a non-finite loss, a ``KeyboardInterrupt``,
+        ...), the estimator is left as it was before the call (unfitted after a
+        first fit). The last good weights then live in the latest checkpoint
+        when ``checkpoint_dir`` is set.
         """
         self._validate_params()
         check_feature_names(self, X, reset=True)
         X = check_data(X, estimator=self, min_samples=2)
+        signature = (ckpt.fit_signature(self, X)
+                     if resume is not None or self.checkpoint_dir else None)
+        state = None if resume is None else ckpt.load_checkpoint(resume, self, signature)
+        with ckpt.fit_transaction(self):
+            self._fit_checked(X, state, signature)
+        return self
+
+    def _fit_checked(self, X, state, signature):
         self.n_features_in_ = X.shape[1]
         self.likelihood_ = choose_likelihood(X, self.likelihood)
         self.hidden_dims_ = (tuple(int(h) for h in self.hidden_dims)
@@ -90,25 +128,40 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
         self._fit_scaler(X)
         X_scaled = self._scale(X)
         rng = check_random_state(self.random_state)
-        self._rng = rng
+        self._rng, self._resume = rng, state
+        self._signature = signature
         self.device_ = self._resolve_device()
         try:
-            with torch.random.fork_rng(devices=[]), _torch_threads(self.num_threads):
+            with ckpt.forked_torch_rng(self.device_), _torch_threads(self.num_threads):
                 torch.manual_seed(int(rng.randint(2**31 - 1)))
                 self._neighbors = (input_neighbors(X_scaled, self.n_neighbors, rng)
                                    if self.graph_weight > 0 else None)
                 self.module_ = self._build_module().to(self.device_)
                 self.history_ = {}
+                if state is not None:
+                    self.history_ = {k: TrainingHistory(v) for k, v in state["history"].items()}
+                    for name, value in state["extras"].items():
+                        setattr(self, name, value.numpy() if torch.is_tensor(value) else value)
                 self._fit_module(X_scaled)
-        finally:  # also after a FloatingPointError, which leaves the last good weights
+        finally:
             if hasattr(self, "module_"):
                 self.module_.eval()
-            self._rng = self._neighbors = None
-        return self
+            # training-only state: nothing of X stays attached to a fitted model
+            for name in ("_rng", "_neighbors", "_resume", "_signature", "_hold_assignments"):
+                self.__dict__.pop(name, None)
+
+    def _resume_phase(self):
+        """The training phase the checkpoint being resumed was written in, or None."""
+        return None if self._resume is None else self._resume["phase"]
+
+    def _checkpoint_extras(self):
+        """Fitted attributes set between phases that a checkpoint must carry (subclasses)."""
+        return {}
 
     def _fit_module(self, X):
         """One training phase on the model objective (subclasses add pretraining)."""
-        self.history_["train"] = self._train(X, self._loss, self.epochs, desc=type(self).__name__)
+        self.history_["train"] = self._train(X, self._loss, self.epochs, desc=type(self).__name__,
+                                             phase="train")
 
     def _resolve_device(self):
         if self.device == "auto":
@@ -145,48 +198,52 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
             return order, order[:0]
         return order[n_val:], order[:n_val]
 
-    def _train(self, X, loss_fn, epochs, *, desc, on_epoch=None, use_graph=True):
+    def _train(self, X, loss_fn, epochs, *, desc, phase, on_epoch=None, use_graph=True):
         """Minimise ``loss_fn(x_batch, x_neighbors_or_None)`` with Adam.
 
         Early stopping watches the loss on a held-out split (graph term off) and
-        restores the best weights. A non-finite loss restores the weights of the
-        last completed epoch and raises ``FloatingPointError``.
+        restores the best weights. A non-finite loss or weight restores the
+        weights of the last completed epoch and raises ``FloatingPointError``.
+        With ``checkpoint_dir`` set, the loop state (weights, optimizer, RNG
+        states, early-stopping state) is saved every ``checkpoint_every``
+        epochs and at the end of the phase; a fit resumed in ``phase`` picks it
+        up here.
 
         Returns
         -------
         TrainingHistory
         """
-        module, device = self.module_, self.device_
-        X_t = torch.from_numpy(X).to(device)
-        train_idx, val_idx = self._split(len(X))
-        generator = torch.Generator().manual_seed(int(self._rng.randint(2**31 - 1)))
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
+        X_t = torch.from_numpy(X).to(self.device_)
+        loop = self._start_loop(len(X), phase)
         neighbors = self._neighbors if use_graph else None
-        history = TrainingHistory(train_loss=[], val_loss=[])
-        last_good = copy.deepcopy(module.state_dict())
-        best_state, best_val, wait = last_good, np.inf, 0
-        bar = progress(range(epochs), verbose=self.verbose, desc=desc)
-        for epoch in bar:
+        bar = progress(range(loop.epoch, epochs), verbose=self.verbose, desc=desc)
+        for epoch in ([] if loop.finished else bar):
             if on_epoch is not None:
                 on_epoch(epoch, epochs)
-            train_loss = self._train_epoch(X_t, train_idx, loss_fn, optimizer, generator,
-                                           neighbors, last_good)
-            last_good = copy.deepcopy(module.state_dict())
-            history["train_loss"].append(train_loss)
-            if len(val_idx) == 0:
-                bar.set_postfix(loss=f"{train_loss:.4g}")
-                continue
-            val_loss = self._evaluate(X_t, val_idx, loss_fn)
-            history["val_loss"].append(val_loss)
-            bar.set_postfix(loss=f"{train_loss:.4g}", val=f"{val_loss:.4g}")
-            if not np.isfinite(best_val) or val_loss < best_val - 1e-4 * abs(best_val):
-                best_val, best_state, wait = val_loss, last_good, 0
-            else:
-                wait += 1
-                if wait >= self.patience:
-                    break
-        if len(val_idx):
-            module.load_state_dict(best_state)
+            train_loss = self._train_epoch(X_t, loop.train_idx, loss_fn, loop.optimizer,
+                                           loop.generator, neighbors, loop.last_good)
+            loop.last_good = copy.deepcopy(self.module_.state_dict())
+            loop.history["train_loss"].append(train_loss)
+            postfix = {"loss": f"{train_loss:.4g}"}
+            if len(loop.val_idx):
+                val_loss = self._evaluate(X_t, loop.val_idx, loss_fn)
+                loop.history["val_loss"].append(val_loss)
+                postfix["val"] = f"{val_loss:.4g}"
+                if not np.isfinite(loop.best_val) or \
+                        val_loss < loop.best_val - 1e-4 * abs(loop.best_val):
+                    loop.best_val, loop.best_state, loop.wait = val_loss, loop.last_good, 0
+                else:
+                    loop.wait += 1
+            bar.set_postfix(**postfix)
+            loop.epoch, loop.finished = epoch + 1, (epoch + 1 == epochs
+                                                    or loop.wait >= self.patience)
+            if self.checkpoint_dir and (loop.finished or loop.epoch % self.checkpoint_every == 0):
+                self._save_checkpoint(phase, loop)
+            if loop.finished:
+                break
+        if len(loop.val_idx):
+            self.module_.load_state_dict(loop.best_state)
+        history = loop.history
         history["n_epochs"] = len(history["train_loss"])
         return history
 
@@ -202,19 +259,24 @@ class BaseEmbedder(TransformerMixin, BaseEstimator):
                 x_pos = X_t[sample_neighbors(neighbors, batch, generator)]
             loss, _ = loss_fn(X_t[batch], x_pos)
             if not torch.isfinite(loss):
-                module.load_state_dict(last_good)
-                module.eval()
-                raise FloatingPointError(
-                    f"{type(self).__name__}: the training loss became {loss.item()}; the "
-                    "weights of the last completed epoch were kept. Lower learning_rate "
-                    "or check the scale of X."
-                )
+                self._diverged(loss.item(), last_good)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
             count += len(batch)
+        if not all(torch.isfinite(p).all() for p in module.parameters()):
+            self._diverged("non-finite weights", last_good)
         return total / max(count, 1)
+
+    def _diverged(self, what, last_good):
+        self.module_.load_state_dict(last_good)
+        self.module_.eval()
+        raise FloatingPointError(
+            f"{type(self).__name__}: training diverged (loss {what}) at "
+            f"learning_rate={self.learning_rate}. Lower learning_rate or check the scale of "
+            "X. The estimator is left as before fit; the last good weights are in the latest "
+            "checkpoint when checkpoint_dir is set.")
 
     @torch.no_grad()
     def _evaluate(self, X_t, idx, loss_fn):

@@ -81,8 +81,18 @@ class AutoEncoder(BaseEmbedder):
         torch intra-op threads during fit (``None``: keep torch's current setting,
         see ``torch.set_num_threads``). Small networks train fastest on one thread.
     random_state : int, RandomState or None, default=None
+        Seeds everything random in ``fit``. torch's global random state is
+        left untouched (``fit`` works on a forked copy).
     verbose : bool, default=False
         Show a progress bar with the loss.
+    checkpoint_dir : str, path-like or None, default=None
+        Folder for ``<ClassName>.ckpt``, written atomically every
+        ``checkpoint_every`` epochs and at the end of each training phase:
+        weights, optimizer, early-stopping and RNG states (plain tensors,
+        read back with ``torch.load(weights_only=True)``). Resume an
+        interrupted fit with ``fit(X, resume=checkpoint_dir)``.
+    checkpoint_every : int, default=10
+        Epochs between checkpoints.
 
     Attributes
     ----------
@@ -94,6 +104,14 @@ class AutoEncoder(BaseEmbedder):
     history_ : dict
         Per-phase training curves.
     n_features_in_ : int
+
+    Notes
+    -----
+    ``fit`` is all-or-nothing: when it raises (``FloatingPointError`` on a
+    non-finite loss or weight, ``KeyboardInterrupt``, ...) the estimator is
+    left as it was before the call. A fit resumed from a checkpoint with the
+    same data, parameters and integer ``random_state`` reaches the same
+    weights as an uninterrupted one (bit for bit on the CPU).
 
     Examples
     --------
@@ -108,7 +126,8 @@ class AutoEncoder(BaseEmbedder):
     def __init__(self, n_components=10, *, hidden_dims=None, likelihood="auto", epochs=100,
                  batch_size=256, learning_rate=1e-3, graph_weight=5.0, n_neighbors=10,
                  validation_fraction=0.1, patience=10, device="cpu", num_threads=None,
-                 random_state=None, verbose=False):
+                 random_state=None, verbose=False, checkpoint_dir=None,
+                 checkpoint_every=10):
         self.n_components = n_components
         self.hidden_dims = hidden_dims
         self.likelihood = likelihood
@@ -123,6 +142,8 @@ class AutoEncoder(BaseEmbedder):
         self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     def _build_module(self):
         return AutoEncoderModule(self.n_features_in_, self.n_components, self.hidden_dims_)

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseEmbedder
+from ._base import BaseEmbedder, sampling_generator
 from .dmvae_module import DMVAEModule
 from .graph_loss import assignment_agreement_loss, umap_contrastive_loss
 from .init import fit_mixture_prior
@@ -63,7 +63,7 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
     n_clusters : int, default=10
     n_components, hidden_dims, likelihood, epochs, batch_size, learning_rate, graph_weight,
     n_neighbors, validation_fraction, patience, pretrain_epochs, init, n_init, device,
-    num_threads, random_state, verbose
+    num_threads, random_state, verbose, checkpoint_dir, checkpoint_every
         As in :class:`VaDE`. With ``graph_weight > 0`` kNN neighbours of the
         input are kept close in code space and asked to share q(c|x).
     temperature : float, default=1.0
@@ -100,7 +100,8 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
                  epochs=100, batch_size=256, learning_rate=1e-3, graph_weight=5.0,
                  n_neighbors=10, validation_fraction=0.1, patience=10, pretrain_epochs=50,
                  init="graph", n_init=5, temperature=1.0, min_temperature=0.5, device="cpu",
-                 num_threads=None, random_state=None, verbose=False):
+                 num_threads=None, random_state=None, verbose=False, checkpoint_dir=None,
+                 checkpoint_every=10):
         self.n_clusters = n_clusters
         self.n_components = n_components
         self.hidden_dims = hidden_dims
@@ -121,6 +122,8 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
         self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     def _build_module(self):
         self.temperature_ = float(self.temperature)
@@ -209,8 +212,7 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
         if cluster is not None and not (isinstance(cluster, numbers.Integral)
                                         and 0 <= cluster < self.n_clusters):
             raise ValueError(f"cluster must be in [0, {self.n_clusters}), got {cluster!r}.")
-        generator = torch.Generator().manual_seed(
-            int(random_state) if random_state is not None else int(torch.seed() % 2**31))
+        generator = sampling_generator(random_state)
         self.module_.eval()
         x, _, c = self.module_.sample(int(n_samples), cluster, generator)
         X = x.cpu().numpy().astype(np.float64) * self.scale_ + self.mean_

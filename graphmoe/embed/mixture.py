@@ -20,12 +20,22 @@ class MixtureEmbedderMixin:
     _on_epoch = None
 
     def _fit_module(self, X):
-        if self.pretrain_epochs > 0:
-            self.history_["pretrain"] = self._train(
-                X, partial(pretrain_loss, self), self.pretrain_epochs, desc="pretrain")
-        self._init_mixture(X)
-        self.history_["train"] = self._train(X, self._loss, self.epochs,
+        # a fit resumed in the main phase has pretraining and the mixture set-up behind it
+        # (their results are in the checkpoint's weights and extras)
+        if self._resume_phase() != "train":
+            if self.pretrain_epochs > 0:
+                self.history_["pretrain"] = self._train(
+                    X, partial(pretrain_loss, self), self.pretrain_epochs, desc="pretrain",
+                    phase="pretrain")
+            self._init_mixture(X)
+        self.history_["train"] = self._train(X, self._loss, self.epochs, phase="train",
                                              desc=type(self).__name__, on_epoch=self._on_epoch)
+
+    def _checkpoint_extras(self):
+        extras = {"init_labels_": self.init_labels_} if hasattr(self, "init_labels_") else {}
+        if hasattr(self, "temperature_"):
+            extras["temperature_"] = self.temperature_
+        return extras
 
     def predict_proba(self, X):
         """Posterior cluster probabilities; (n_samples, n_clusters), rows sum to 1."""

@@ -94,7 +94,8 @@ class VaDE(MixtureEmbedderMixin, BaseEmbedder):
     n_clusters : int, default=10
         Mixture components.
     n_components, hidden_dims, likelihood, epochs, batch_size, learning_rate, graph_weight,
-    n_neighbors, validation_fraction, patience, device, num_threads, random_state, verbose
+    n_neighbors, validation_fraction, patience, device, num_threads, random_state, verbose,
+    checkpoint_dir, checkpoint_every
         As in :class:`AutoEncoder`.
     pretrain_epochs : int, default=50
         Autoencoder epochs before the mixture is initialised (early-stopped too).
@@ -125,7 +126,8 @@ class VaDE(MixtureEmbedderMixin, BaseEmbedder):
                  epochs=100, batch_size=256, learning_rate=1e-3, graph_weight=5.0,
                  n_neighbors=10, validation_fraction=0.1, patience=10, pretrain_epochs=50,
                  init="graph", n_init=5, device="cpu", num_threads=None, random_state=None,
-                 verbose=False):
+                 verbose=False, checkpoint_dir=None,
+                 checkpoint_every=10):
         self.n_clusters = n_clusters
         self.n_components = n_components
         self.hidden_dims = hidden_dims
@@ -144,6 +146,8 @@ class VaDE(MixtureEmbedderMixin, BaseEmbedder):
         self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     def _build_module(self):
         return VaDEModule(self.n_features_in_, self.n_clusters, self.n_components,

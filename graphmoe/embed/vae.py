@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._base import BaseEmbedder
+from ._base import BaseEmbedder, sampling_generator
 from .autoencoder import AutoEncoder
 from .gaussian import kl_to_standard, reparameterize
 from .graph_loss import umap_contrastive_loss
@@ -118,7 +118,5 @@ class VAE(BaseEmbedder):
 
     def sample(self, n_samples=1, random_state=None):
         """Draw ``n_samples`` rows from the generative model; (n_samples, n_features)."""
-        gen = torch.Generator().manual_seed(int(torch.seed() if random_state is None
-                                                 else random_state))
-        z = torch.randn(n_samples, self.n_components, generator=gen)
+        z = torch.randn(n_samples, self.n_components, generator=sampling_generator(random_state))
         return self.inverse_transform(z.numpy().astype("float64"))

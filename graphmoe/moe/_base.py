@@ -1,23 +1,26 @@
 """The estimator shared by GraphMoERegressor and GraphMoEClassifier."""
 from __future__ import annotations
 
-import copy
 import numbers
+import os
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import _checkpoint as ckpt
 from .._progress import set_torch_threads
 from .._validation import check_data, check_feature_names, check_random_state
-from ..nn.experts import NeighborhoodContext, make_expert
+from ..nn.experts import NeighborhoodContext
 from ..nn.gates import GATES, cluster_proba
 from . import _setup
-from .matching import match_experts
+from .checkpoint import (checkpointer, embedder_fit_params, restore_random_state,
+                         restore_training_state)
 from .module import GraphMoE
+from .recluster import recluster
 from .training import (MoEData, init_experts_linear, predict_batches, reseed_collapsed,
                        train_epochs)
 
@@ -58,6 +61,8 @@ class BaseGraphMoE(BaseEstimator):
         "num_threads": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "checkpoint_dir": [None, str, os.PathLike],
+        "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     _task = None  # "regression" | "classification", set by subclasses
@@ -69,7 +74,7 @@ class BaseGraphMoE(BaseEstimator):
                  learning_rate=5e-3, weight_decay=0.0, expert_loss_coef=1.0,
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
                  collapse_threshold=0.1, device="cpu", num_threads=None, random_state=None,
-                 verbose=False):
+                 verbose=False, checkpoint_dir=None, checkpoint_every=10):
         self.embedder = embedder
         self.clustering = clustering
         self.expert = expert
@@ -96,6 +101,8 @@ class BaseGraphMoE(BaseEstimator):
         self.num_threads = num_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
 
     # ------------------------------------------------------------------ inputs
     def _embed(self, X, fit):
@@ -103,7 +110,7 @@ class BaseGraphMoE(BaseEstimator):
         if self.embedder_ is None:
             Z = Xs
         elif fit:
-            Z = self.embedder_.fit_transform(X)
+            Z = self.embedder_.fit(X, **embedder_fit_params(self)).transform(X)
         else:
             Z = self.embedder_.transform(X)
         if fit:
@@ -128,16 +135,31 @@ class BaseGraphMoE(BaseEstimator):
                        _tensor(prior, device=dev), _tensor(neighbors, torch.long, dev))
 
     # --------------------------------------------------------------------- fit
-    def _fit(self, X, target, groups):
-        """``target``: (n, out) float tensor (regression) or (n,) long, -1 unlabelled."""
+    def _fit(self, X, target, groups, resume):
+        """``target``: (n, out) float tensor (regression) or (n,) long, -1 unlabelled.
+
+        Runs inside the subclass's :func:`fit_transaction`; global torch state (random
+        generator, threads) is the caller's and is restored afterwards.
+        """
+        _setup.check_device(self.device)
+        signature = (ckpt.fit_signature(self, X, target.numpy(), groups)
+                     if resume is not None or self.checkpoint_dir else None)
+        state = None if resume is None else ckpt.load_checkpoint(resume, self, signature)
         rng = check_random_state(self.random_state)
-        torch.manual_seed(int(rng.randint(2**31 - 1)))
         previous = set_torch_threads(self.num_threads) if self.num_threads else None
+        self._signature, self._resume, self._resume_from = signature, state, resume
+        self._recluster_embedding = None
         try:
-            self._fit_body(X, target, groups, rng)
+            with ckpt.forked_torch_rng(self.device):
+                torch.manual_seed(int(rng.randint(2**31 - 1)))
+                self._fit_body(X, target, groups, rng)
         finally:
             if previous is not None:
                 torch.set_num_threads(previous)
+            # training-only state: no training rows stay attached beyond what predict needs
+            for name in ("_train_data", "_membership", "_recluster_embedding", "_resume",
+                         "_resume_from", "_signature"):
+                self.__dict__.pop(name, None)
         return self
 
     def _fit_body(self, X, target, groups, rng):
@@ -165,7 +187,6 @@ class BaseGraphMoE(BaseEstimator):
                                    _tensor(self.knn_.indices_, torch.long, dev)
                                    if self.expert == "gnn" else None)
         self._train_loop(rng)
-        del self._train_data
         return self
 
     def _complete_targets(self, G, target):
@@ -196,8 +217,13 @@ class BaseGraphMoE(BaseEstimator):
                                       clustering=self.clustering_, gate_params=self.gate_params,
                                       hierarchical=self.hierarchical)
         membership = None if self.clustering_ is None else cluster_proba(self.clustering_)
+        distill_epochs = getattr(self.gate_, "distill_epochs", None)
+        if self._resume is not None and distill_epochs is not None:
+            self.gate_.distill_epochs = 0  # the checkpoint holds the distilled gate
         self.gate_.fit(G, membership=membership, groups=groups,
                        random_state=int(rng.randint(2**31 - 1)))
+        if distill_epochs is not None:
+            self.gate_.distill_epochs = distill_epochs
         self.cluster_of_expert_ = getattr(self.gate_, "cluster_of_expert_",
                                           None if self.clustering_ is None
                                           else np.arange(self.gate_.n_experts))
@@ -228,73 +254,42 @@ class BaseGraphMoE(BaseEstimator):
 
     def _train_loop(self, rng):
         every = self.recluster_every or self.epochs
-        done = 0
-        if self._task == "regression":
-            self._refresh_train_data()
-            probs = predict_batches(self.module_, self._train_data, context=self._context())[3]
-            init_experts_linear(self.module_, self._train_data, probs)
+        state, self._resume = self._resume, None
+        if state is not None:
+            done = restore_training_state(self, state)
+        else:
+            done = 0
+            if self._task == "regression":
+                self._refresh_train_data()
+                probs = predict_batches(self.module_, self._train_data,
+                                        context=self._context())[3]
+                init_experts_linear(self.module_, self._train_data, probs)
         while done < self.epochs:
             self._refresh_train_data()
             todo = min(every, self.epochs - done)
+            start, optimizer_state = 0, None
+            if state is not None:  # continue the interrupted block where it stopped
+                start, optimizer_state = int(state["epoch"]), state["optimizer"]
+                restore_random_state(self, state, rng)
+                state = None
             train_epochs(self.module_, self._train_data, context=self._context(),
                          epochs=todo, batch_size=self.batch_size,
                          learning_rate=self.learning_rate, weight_decay=self.weight_decay,
                          coefs=self._coefs, rng=rng, history=self.history_, epoch0=done,
-                         verbose=self.verbose)
+                         verbose=self.verbose, start=start, optimizer_state=optimizer_state,
+                         on_epoch_end=checkpointer(self, done, rng))
             done += todo
             probs = predict_batches(self.module_, self._train_data, context=self._context())[3]
             reseed_collapsed(self.module_, probs, self.collapse_threshold, rng,
                              self.history_, done)
             if done < self.epochs and self.recluster_every:
-                self._recluster(probs.argmax(axis=1), rng, done)
+                recluster(self, probs.argmax(axis=1), rng, done)
 
     def _context(self):
         if self.expert != "gnn":
             return None
         return NeighborhoodContext(self.train_x_,
                                    _tensor(self.knn_.indices_, torch.long, self.device))
-
-    def _recluster(self, expert_of_point, rng, epoch):
-        """Re-embed with the gate, re-cluster, and match the new clusters to the experts."""
-        G = self._train_data.gate_input
-        with torch.no_grad():
-            self.module_.eval()
-            emb = self.gate_.embedding(G)
-        if emb is None:
-            self.history_.append({"epoch": epoch, "event": "recluster",
-                                  "action": "skipped: the gate learns no embedding"})
-            return
-        emb = emb.cpu().numpy()
-        clustering = clone(self.clustering_).fit(emb)
-        n_new = int(clustering.n_clusters_)
-        if n_new < 1:
-            self.history_.append({"epoch": epoch, "event": "recluster",
-                                  "action": "skipped: no cluster found"})
-            return
-        match = match_experts(expert_of_point, clustering.labels_, self.module_.n_experts, n_new)
-        experts = [self.module_.experts[k] for k in match.kept]
-        for donor in match.spawned_from:
-            experts.append(copy.deepcopy(self.module_.experts[donor]) if donor >= 0 else
-                           make_expert(self.expert, self.train_x_shape_[1], self._n_outputs,
-                                       **self._expert_params()))
-        self.clustering_ = clustering
-        self._membership = cluster_proba(clustering)
-        self.cluster_of_expert_ = match.cluster_of_expert
-        # only a learned gate has an embedding to re-cluster on (the DMVAE's latent mean)
-        self.gate_.resize(match.kept, len(experts))
-        self.gate_.distill_epochs = max(1, self.gate_.distill_epochs // 3)
-        self.gate_.cpu()
-        self.gate_.fit(G.cpu().numpy(), membership=self._membership[:, match.cluster_of_expert],
-                       random_state=int(rng.randint(2**31 - 1)))
-        self.module_ = GraphMoE(experts, self.gate_, top_k=self.top_k,
-                                task=self._task).to(self.device)
-        self.history_.append({
-            "epoch": epoch, "event": "recluster", "n_clusters": n_new,
-            "kept": match.kept.tolist(), "retired": match.retired.tolist(),
-            "spawned_from": match.spawned_from.tolist(),
-            "action": f"kept {len(match.kept)}, spawned {len(match.spawned_from)}, "
-                      f"retired {len(match.retired)}",
-        })
 
     # ----------------------------------------------------------------- predict
     def _check_X(self, X):

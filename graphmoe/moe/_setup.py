@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 import scipy.sparse as sp
 from sklearn.base import clone
 
@@ -9,7 +10,7 @@ from ..nn import gates as G
 from ..nn.experts import make_expert
 
 __all__ = ["make_embedder", "make_clustering", "make_gate", "make_experts", "halo_weights",
-           "GRAPH_GATES"]
+           "GRAPH_GATES", "check_device"]
 
 #: gates that are initialised from a connectivity clustering
 GRAPH_GATES = ("graph", "dmvae")
@@ -63,14 +64,14 @@ def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarch
         return G.HierarchicalGate(in_features, hierarchy, leaves, **params)
     if gate == "graph":
         return G.GraphGate(clustering, **params)
-    if gate == "dmvae":
-        return G.DMVAEGate(in_features, n_experts, **params)
-    if gate == "softmax":
-        return G.SoftmaxGate(in_features, n_experts, **params)
     if gate in ("labels", "oracle"):
         return (G.LabelsGate if gate == "labels" else G.OracleGate)(**params)
     if n_experts is None:
         raise ValueError(f"gate={gate!r} needs n_experts (or a clustering to take it from).")
+    if gate == "dmvae":
+        return G.DMVAEGate(in_features, n_experts, **params)
+    if gate == "softmax":
+        return G.SoftmaxGate(in_features, n_experts, **params)
     cls = {"kmeans": G.KMeansGate, "gmm": G.GMMGate, "dfcp": G.DFCPGate}[gate]
     return cls(n_experts, **params)
 
@@ -102,3 +103,13 @@ def halo_weights(prior, graph, halo):
             reach |= frontier
             frontier = frontier.astype(np.float64)
     return np.where(members, 1.0, np.where(reach, prior, 0.0))
+
+
+def check_device(device):
+    """A clear ValueError for a device torch cannot parse, or CUDA on a CPU-only build."""
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as err:
+        raise ValueError(f"device={device!r} is not a torch device ({err}).") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but torch finds no CUDA device.")

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
+from .._checkpoint import fit_transaction
 from .._validation import check_targets
 from ._base import BaseGraphMoE
 from .semi_supervised import pseudo_label
@@ -53,7 +54,8 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
                  learning_rate=5e-3, weight_decay=0.0, expert_loss_coef=1.0,
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
                  collapse_threshold=0.1, device="cpu", num_threads=None, random_state=None,
-                 verbose=False, pseudo_label_threshold=0.9, unlabeled=-1):
+                 verbose=False, pseudo_label_threshold=0.9, unlabeled=-1, checkpoint_dir=None,
+                 checkpoint_every=10):
         super().__init__(
             embedder=embedder, clustering=clustering, expert=expert, gate=gate,
             n_experts=n_experts, top_k=top_k, hierarchical=hierarchical, halo=halo,
@@ -63,12 +65,21 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
             expert_loss_coef=expert_loss_coef, load_balance_loss_coef=load_balance_loss_coef,
             entropy_loss_coef=entropy_loss_coef, gate_loss_coef=gate_loss_coef,
             collapse_threshold=collapse_threshold, device=device, num_threads=num_threads,
-            random_state=random_state, verbose=verbose)
+            random_state=random_state, verbose=verbose, checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every)
         self.pseudo_label_threshold = pseudo_label_threshold
         self.unlabeled = unlabeled
 
-    def fit(self, X, y, groups=None):
-        """Fit to ``X (n, d)`` and labels ``y (n,)``; ``y == unlabeled`` marks unlabelled rows."""
+    def fit(self, X, y, groups=None, resume=None):
+        """Fit to ``X (n, d)`` and labels ``y (n,)``; ``y == unlabeled`` marks unlabelled rows.
+
+        ``groups`` and ``resume`` as in :meth:`GraphMoERegressor.fit`; a fit that
+        raises leaves the estimator as it was.
+        """
+        with fit_transaction(self):
+            return self._fit_labels(X, y, groups, resume)
+
+    def _fit_labels(self, X, y, groups, resume):
         self._validate_params()
         X = self._check_fit_input(X, y)
         y = np.asarray(y)
@@ -89,7 +100,7 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
         full[~unlabelled] = codes
         self._n_outputs = len(self.classes_)
         self.n_pseudo_labelled_ = 0
-        return self._fit(X, torch.as_tensor(full), groups)
+        return self._fit(X, torch.as_tensor(full), groups, resume)
 
     def _complete_targets(self, G, target):
         codes = target.numpy()

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 from sklearn.base import RegressorMixin
 
+from .._checkpoint import fit_transaction
 from .._validation import check_targets
 from ._base import BaseGraphMoE
 
@@ -76,7 +77,19 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
     device : str, default="cpu"
     num_threads : int, optional
     random_state : int, RandomState or None
+        Seeds everything random in ``fit``; torch's global random state is left
+        untouched (``fit`` draws from a forked copy).
     verbose : bool, default=False
+    checkpoint_dir : str, path-like or None, default=None
+        Folder for ``GraphMoERegressor.ckpt`` (``GraphMoEClassifier.ckpt``),
+        written atomically every ``checkpoint_every`` epochs and after the last:
+        weights, Adam and cosine-schedule states, expert/cluster bookkeeping
+        after re-clusterings, ``history_`` and the random states, as plain
+        tensors read back with ``torch.load(weights_only=True)``. A graphmoe
+        embedder (``embedder="ae"`` ...) checkpoints into the same folder.
+        Resume with ``fit(X, y, resume=checkpoint_dir)``.
+    checkpoint_every : int, default=10
+        Epochs between checkpoints.
 
     Attributes
     ----------
@@ -88,6 +101,17 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
     history_ : list of dict, one record per epoch and per event
         (``cluster``, ``recluster``, ``collapse``).
     n_features_in_ : int
+
+    Notes
+    -----
+    ``fit`` is all-or-nothing: if it raises (``FloatingPointError`` when the
+    loss or a weight becomes non-finite, ``KeyboardInterrupt``, an error in
+    the clustering or the gate distillation, ...) the estimator is left as it
+    was before the call: unfitted after a first fit, with no training data
+    attached. A fit resumed from a checkpoint with the same data, parameters
+    and integer ``random_state`` reaches the predictions of an uninterrupted
+    fit, bit for bit on the CPU. (On CUDA the device's random state is
+    checkpointed too, but nondeterministic kernels may make runs differ.)
 
     Examples
     --------
@@ -105,18 +129,25 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
         tags.target_tags.multi_output = True
         return tags
 
-    def fit(self, X, y, groups=None):
-        """Fit to ``X (n, d)`` and ``y (n,)`` or ``(n, n_targets)``; ``groups`` for label gates."""
-        self._validate_params()
-        X = self._check_fit_input(X, y)
-        y = check_targets(_numeric(y), X.shape[0])
-        self._y_1d = y.ndim == 1
-        y2 = y.reshape(len(y), -1)
-        self.y_mean_, self.y_scale_ = y2.mean(axis=0), y2.std(axis=0)
-        self.y_scale_[self.y_scale_ == 0] = 1.0
-        self._n_outputs = y2.shape[1]
-        target = torch.as_tensor((y2 - self.y_mean_) / self.y_scale_, dtype=torch.float32)
-        return self._fit(X, target, groups)
+    def fit(self, X, y, groups=None, resume=None):
+        """Fit to ``X (n, d)`` and ``y (n,)`` or ``(n, n_targets)``.
+
+        ``groups`` only for label gates. ``resume``: a checkpoint file or folder
+        written with ``checkpoint_dir`` to continue an interrupted fit from
+        (same data, parameters and integer ``random_state``). If ``fit`` raises
+        (including ``KeyboardInterrupt``), the estimator is left as it was.
+        """
+        with fit_transaction(self):
+            self._validate_params()
+            X = self._check_fit_input(X, y)
+            y = check_targets(_numeric(y), X.shape[0])
+            self._y_1d = y.ndim == 1
+            y2 = y.reshape(len(y), -1)
+            self.y_mean_, self.y_scale_ = y2.mean(axis=0), y2.std(axis=0)
+            self.y_scale_[self.y_scale_ == 0] = 1.0
+            self._n_outputs = y2.shape[1]
+            target = torch.as_tensor((y2 - self.y_mean_) / self.y_scale_, dtype=torch.float32)
+            return self._fit(X, target, groups, resume)
 
     def predict(self, X, groups=None):
         """Predictions ``(n,)`` (or ``(n, n_targets)``); ``groups`` only for ``gate="oracle"``."""

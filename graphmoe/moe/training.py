@@ -44,12 +44,19 @@ def _forward(model, batch, context, with_target):
 
 
 def train_epochs(model, data, *, context, epochs, batch_size, learning_rate, coefs, rng,
-                 history, epoch0=0, weight_decay=0.0, verbose=False):
+                 history, epoch0=0, weight_decay=0.0, verbose=False, start=0,
+                 optimizer_state=None, on_epoch_end=None):
     """Train ``model`` for ``epochs`` passes; append one record per epoch to ``history``.
 
     The loss is ``task + sum(coefs[t] * aux[t])`` over the terms of
     :data:`LOSS_TERMS`; ``coefs`` maps those names to floats. Adam, with the
     learning rate annealed (cosine) to zero over the call.
+
+    ``start`` and ``optimizer_state`` (``{"optimizer": ..., "schedule": ...}``)
+    continue an interrupted call after ``start`` epochs; ``on_epoch_end(k,
+    optimizer, schedule)`` runs after each epoch (``k`` epochs done), e.g. to
+    write a checkpoint. A non-finite loss or weight puts back the weights of
+    the last completed epoch and raises ``FloatingPointError``.
     """
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:  # e.g. nothing learnable: a fixed router and no experts
@@ -60,14 +67,22 @@ def train_epochs(model, data, *, context, epochs, batch_size, learning_rate, coe
     # cosine decay to zero: the last epochs settle into the minimum instead of hovering
     # around it at the full step size (exact affine targets reach MSE ~1e-4 only so)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * n_batches)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state["optimizer"])
+        schedule.load_state_dict(optimizer_state["schedule"])
     model.train()
-    for epoch in progress(range(epochs), verbose=verbose, desc="GraphMoE epochs"):
+    for epoch in progress(range(start, epochs), verbose=verbose, desc="GraphMoE epochs"):
+        last_good = copy.deepcopy(model.state_dict())
         sums = dict.fromkeys(("loss", "task", *LOSS_TERMS), 0.0)
         for idx in np.array_split(rng.permutation(n), n_batches):
             batch = data.rows(torch.as_tensor(idx))
             out = _forward(model, batch, context, with_target=True)
+            if out.output is None:  # NaN gate probabilities route no row to any expert
+                _diverged(model, last_good, "NaN routing", learning_rate)
             task = task_loss(out.output, batch.target, model.task)
             loss = task + sum(coefs[t] * out.aux_losses[t] for t in LOSS_TERMS if coefs[t])
+            if not torch.isfinite(loss):
+                _diverged(model, last_good, f"loss {loss.item()}", learning_rate)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -76,7 +91,21 @@ def train_epochs(model, data, *, context, epochs, batch_size, learning_rate, coe
             sums["task"] += task.item() / n_batches
             for t in LOSS_TERMS:
                 sums[t] += float(out.aux_losses[t].detach()) / n_batches
+        # the last step can overflow the weights with a finite loss
+        if not all(torch.isfinite(p).all() for p in params):
+            _diverged(model, last_good, "non-finite weights", learning_rate)
         history.append({"epoch": epoch0 + epoch + 1, "event": "epoch", **sums})
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, optimizer, schedule)
+
+
+def _diverged(model, last_good, what, learning_rate):
+    model.load_state_dict(last_good)
+    model.eval()
+    raise FloatingPointError(
+        f"GraphMoE training diverged ({what}) at learning_rate={learning_rate}; lower "
+        "learning_rate or check the scale of X and y. The estimator is left as before fit; "
+        "the last good weights are in the latest checkpoint when checkpoint_dir is set.")
 
 
 @torch.no_grad()
