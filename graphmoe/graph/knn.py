@@ -131,15 +131,18 @@ class KNNGraph(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.backend_ = choose_backend(self.backend, n, X.shape[1])
         self._X = X
-        self._index = make_index(self.backend_, X, k, metric=self.metric,
-                                 random_state=self.random_state, n_jobs=self.n_jobs,
-                                 verbose=self.verbose)
+        self._index = self._make_index(X, k)
         self.indices_, self.distances_ = self._index.neighbors(k)
         self.floor_ = distance_floor(self.distances_)
         graph = knn_to_csr(self.indices_, self.distances_, self.floor_)
         self.graph_, self.n_components_ = bridge_components(
             graph, X, self._query_training, metric=self.metric, floor=self.floor_)
         return self
+
+    def _make_index(self, X, k):
+        """The search index over ``X`` (also rebuilt by ``graphmoe.load``, which never stores it)."""
+        return make_index(self.backend_, X, k, metric=self.metric, random_state=self.random_state,
+                          n_jobs=self.n_jobs, verbose=self.verbose)
 
     def _query_training(self, point_ids, k):
         return self._index.query(self._X[point_ids], k)

@@ -142,7 +142,7 @@ def test_bad_sizes_and_predict_input():
         assert ConnectivityClustering(n_neighbors=30, min_cluster_size=5).fit(X) \
             .knn_.indices_.shape == (30, 29)
     with pytest.warns(UserWarning, match="min_cluster_size=31 is larger .* using 30"):
-        cc = ConnectivityClustering(n_neighbors=5, min_cluster_size=31).fit(X)
+        cc = ConnectivityClustering(method="hdbscan", n_neighbors=5, min_cluster_size=31).fit(X)
     assert cc.n_clusters_ == 0 and cc.min_cluster_size == 31  # the parameter is untouched
     with pytest.raises(ValueError, match="min_samples=30 must be smaller"):
         ConnectivityClustering(n_neighbors=5, min_cluster_size=5, min_samples=30).fit(X)
