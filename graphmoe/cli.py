@@ -198,8 +198,9 @@ def build_parser():
                                     "membership.npz (soft membership, last column = noise) "
                                     "and hierarchy.csv (the cluster tree).")
     cl.add_argument("file", metavar="FILE", help="data matrix, one row per point")
-    cl.add_argument("--method", choices=["hdbscan", "mst"], default="hdbscan",
-                    help="segmenter (default: hdbscan)")
+    cl.add_argument("--method", choices=["auto", "hdbscan", "mst"], default="auto",
+                    help="segmenter; auto runs both and keeps the partition of larger "
+                         "modularity (default: auto)")
     cl.add_argument("--n-clusters", type=_positive_int, default=None,
                     help="number of clusters (default: chosen from the tree)")
     cl.add_argument("--min-cluster-size", type=_int_at_least(2), default=15,

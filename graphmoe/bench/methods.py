@@ -301,6 +301,8 @@ def default_roster():
     """Every roster entry, the optional ones included (see :func:`get_methods`)."""
     embed_tag = "+ae" if _embedding_backend() == "ae" else "+pca"
     return [
+        # the default estimator (method="auto", layout above 16 features): what users get
+        Method("graphmoe", _graphmoe("auto"), "selects", ("graphmoe.cluster",)),
         Method("graphmoe-hdbscan", _graphmoe("hdbscan"), "selects", ("graphmoe.cluster",)),
         Method("graphmoe-mst", _graphmoe("mst"), "selects", ("graphmoe.cluster",)),
         Method(f"graphmoe-hdbscan{embed_tag}", _graphmoe("hdbscan", embed_stand_in),

@@ -35,15 +35,18 @@ __all__ = ["SIZES", "QUICK_SIZES", "run_scale_benchmark", "load_scale_data", "fi
 SIZES = {"fashion-mnist": (10_000, 30_000, 70_000), "blobs50": (100_000, 300_000, 1_000_000)}
 #: a smoke run of a minute or two
 QUICK_SIZES = {"fashion-mnist": (2_000,), "blobs50": (5_000, 20_000)}
-STAGES = ("knn", "mst", "segment", "membership")
+STAGES = ("knn", "layout", "mst", "segment", "membership")
 
 #: stage -> names in graphmoe.cluster.estimator's namespace that make it up
 #: ("Class.method" patches the method on the class the estimator imported).
-_STAGE_CALLS = {
-    "knn": ("KNNGraph.fit",),
-    "mst": ("core_distances", "mutual_reachability_graph", "minimum_spanning_edges"),
-    "segment": ("hdbscan_segment", "mst_segment", "select_segmentation", "auto_segment"),
-    "membership": ("training_membership",),
+_STAGE_CALLS = {  # "module:attribute" under graphmoe.cluster; nested calls count once
+    "knn": ("estimator:KNNGraph.fit",),
+    "layout": ("estimator:ConnectivityClustering._fit_layout",),
+    "mst": ("method_choice:core_distances", "method_choice:mutual_reachability_graph",
+            "method_choice:minimum_spanning_edges"),
+    "segment": ("method_choice:hdbscan_segment", "method_choice:mst_segment",
+                "method_choice:partition_modularity"),
+    "membership": ("estimator:training_membership",),
 }
 
 
@@ -91,12 +94,13 @@ class _StageClock:
 @contextlib.contextmanager
 def _stage_clock():
     """Patch the estimator's steps with timers for the duration of the block."""
-    est = importlib.import_module("graphmoe.cluster.estimator")
     clock, undo = _StageClock(), []
     for stage, names in _STAGE_CALLS.items():
-        for name in names:
+        for qualified in names:
+            module_name, _, name = qualified.partition(":")
+            module = importlib.import_module(f"graphmoe.cluster.{module_name}")
             owner_name, _, attr = name.rpartition(".")
-            owner = getattr(est, owner_name) if owner_name else est
+            owner = getattr(module, owner_name, None) if owner_name else module
             if owner is None or not hasattr(owner, attr):
                 continue  # a step this version of the estimator does not have
             original = getattr(owner, attr)

@@ -7,15 +7,35 @@ kNN neighbours close in the code (:mod:`graphmoe.embed.graph_loss`).
 :class:`GraphLayout` lays a kNN graph out in a few dimensions before segmentation.
 :class:`DMVAEModule` is the torch module used as the DMVAE gate in
 :mod:`graphmoe.moe`.
+
+Names load on first use: ``GraphLayout`` (numpy/numba only) must not pay for
+importing torch, which the four learned embedders need (seconds in a fresh
+process).
 """
 from __future__ import annotations
 
-from .autoencoder import AutoEncoder, AutoEncoderModule
-from .dmvae import DMVAE, temperature_schedule
-from .dmvae_module import DMVAEModule, DMVAEOutput
-from .layout import GraphLayout
-from .vade import VaDE, VaDEModule
-from .vae import VAE, VAEModule
+import importlib
+
+_LAZY = {
+    "AutoEncoder": "autoencoder", "AutoEncoderModule": "autoencoder",
+    "DMVAE": "dmvae", "temperature_schedule": "dmvae",
+    "DMVAEModule": "dmvae_module", "DMVAEOutput": "dmvae_module",
+    "GraphLayout": "layout",
+    "VaDE": "vade", "VaDEModule": "vade",
+    "VAE": "vae", "VAEModule": "vae",
+}
 
 __all__ = ["AutoEncoder", "VAE", "VaDE", "DMVAE", "GraphLayout", "AutoEncoderModule", "VAEModule",
            "VaDEModule", "DMVAEModule", "DMVAEOutput", "temperature_schedule"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

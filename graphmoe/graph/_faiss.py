@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from ._index import _drop_self, pair_distances
+from ._index import _drop_self, float32_scale, pair_distances
 
 __all__ = ["FaissIVFIndex", "IVF_PROBES", "ivf_lists"]
 
@@ -74,6 +74,7 @@ class FaissIVFIndex:
         self.metric = metric
         self.n_jobs = n_jobs
         self._X = X
+        self._scale = float32_scale(X)
         self._Xf = self._prepare(X)
         n, d = self._Xf.shape
         self.n_lists = ivf_lists(n)
@@ -104,6 +105,8 @@ class FaissIVFIndex:
         self.__dict__.update(state, _faiss=faiss)
 
     def _prepare(self, Y):
+        if self._scale != 1.0:  # out of float32's comfortable range (float32_scale)
+            Y = np.asarray(Y, dtype=np.float64) * self._scale
         Y = np.ascontiguousarray(Y, dtype=np.float32)
         if self.metric == "cosine":
             Y = Y / np.linalg.norm(Y, axis=1, keepdims=True)

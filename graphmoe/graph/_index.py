@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["BACKENDS", "ExactIndex", "make_index", "AUTO_EXACT_MAX_WORK", "choose_backend",
+__all__ = ["BACKENDS", "ExactIndex", "float32_scale", "make_index", "AUTO_EXACT_MAX_WORK", "choose_backend",
            "pair_distances"]
 
 #: Values of ``KNNGraph(backend=...)``.
@@ -33,6 +33,24 @@ BACKENDS = ("auto", "exact", "faiss", "pynndescent")
 #: the crossover lies between 2e10 and 8e10 depending on the data.
 AUTO_EXACT_MAX_WORK = 5e10
 AUTO_EXACT_MAX_LOWDIM_FEATURES = 10
+
+#: Largest |value| that a float32 copy keeps without trouble: squared distances
+#: stay far below float32's 3.4e38 and small values far above its 1e-38.
+_FLOAT32_SAFE = 2.0 ** 30
+
+
+def float32_scale(X):
+    """Power of two to multiply ``X`` by before a float32 copy (1.0 when none is needed).
+
+    The approximate backends search in float32, whose squares overflow above
+    about 1e19 and whose values flush to zero below about 1e-38, while graphmoe
+    accepts magnitudes from 1e-150 to 1e150 (``graphmoe._validation``). Scaling
+    by a power of two is exact, so it changes no neighbour order.
+    """
+    peak = float(np.max(np.abs(X))) if X.size else 0.0
+    if peak == 0.0 or 1.0 / _FLOAT32_SAFE <= peak <= _FLOAT32_SAFE:
+        return 1.0
+    return float(2.0 ** -np.floor(np.log2(peak)))
 
 
 def choose_backend(backend, n_samples, n_features):

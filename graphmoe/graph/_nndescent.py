@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._index import _drop_self
+from ._index import _drop_self, float32_scale
 
 __all__ = ["NNDescentIndex", "BUILD_NEIGHBORS"]
 
@@ -31,7 +31,10 @@ class NNDescentIndex:
         self.n_samples = X.shape[0]
         # pynndescent reorders its own copy of the data (``_raw_data``) at the
         # first query, so neighbours of the training points are asked with ours.
-        self._X = np.asarray(X, dtype=np.float32)
+        self._scale = float32_scale(X)  # exact power of two; distances are scaled back
+        self._metric = metric
+        self._X = np.asarray(np.asarray(X) * self._scale if self._scale != 1.0 else X,
+                             dtype=np.float32)
         self._k = min(max(n_neighbors, BUILD_NEIGHBORS - 1), X.shape[0] - 1)
         self._index = NNDescent(self._X, metric=metric, n_neighbors=self._k + 1,
                                 random_state=random_state, n_jobs=n_jobs, verbose=bool(verbose),
@@ -41,10 +44,19 @@ class NNDescentIndex:
         if k <= self._k:
             ind, dist = self._index.neighbor_graph
             ind, dist = _drop_self(ind[:, :k + 1], dist[:, :k + 1], k)
-            return ind.astype(np.int64), dist.astype(np.float64)
-        ind, dist = self.query(self._X, k + 1)
+            return ind.astype(np.int64), self._unscale(dist)
+        ind, dist = self._search(self._X, k + 1)
         return _drop_self(ind, dist, k)
 
+    def _unscale(self, dist):
+        dist = dist.astype(np.float64)
+        return dist / self._scale if self._metric == "euclidean" else dist
+
+    def _search(self, Yf, k):
+        ind, dist = self._index.query(Yf, k=k)
+        return ind.astype(np.int64), self._unscale(dist)
+
     def query(self, Y, k):
-        ind, dist = self._index.query(np.asarray(Y, dtype=np.float32), k=k)
-        return ind.astype(np.int64), dist.astype(np.float64)
+        Y = np.asarray(Y)
+        return self._search(np.asarray(Y * self._scale if self._scale != 1.0 else Y,
+                                       dtype=np.float32), k)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import graphmoe.cluster.estimator as estimator
+import graphmoe.cluster.method_choice as method_choice
 from graphmoe.bench import scale
 from graphmoe.bench.memory import max_rss_mb, peak_memory
 from graphmoe.cli import main
@@ -30,15 +31,16 @@ def test_plan_filters_sizes_and_rejects_unknown_data(tmp_path):
 
 
 def test_fit_timed_splits_the_fit_into_stages_and_restores_the_estimator():
-    before = (estimator.KNNGraph.fit, estimator.minimum_spanning_edges)
+    before = (estimator.KNNGraph.fit, method_choice.minimum_spanning_edges)
     X, y = scale.load_scale_data("blobs50", 600)
     assert X.shape == (600, 50) and np.unique(y).size == 20
     out = scale.fit_timed(X, y, {"random_state": 0, "n_clusters": 20})
     assert out["ari"] > 0.95 and out["n_clusters"] == 20
     stages = [out[f"{s}_s"] for s in scale.STAGES]
     assert all(t >= 0 for t in stages) and out["knn_s"] > 0 and out["mst_s"] > 0
+    assert out["layout_s"] > 0  # 50 features: the default lays the graph out
     assert sum(stages) <= out["time_s"] + 1e-6 and out["other_s"] >= -1e-6
-    assert (estimator.KNNGraph.fit, estimator.minimum_spanning_edges) == before
+    assert (estimator.KNNGraph.fit, method_choice.minimum_spanning_edges) == before
 
 
 @pytest.mark.slow

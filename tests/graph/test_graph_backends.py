@@ -142,3 +142,17 @@ def test_faiss_graph_pickles_and_answers_the_same(clustered):
     Y = clustered[800:850]
     for a, b in zip(g.kneighbors(Y, n_neighbors=7), h.kneighbors(Y, n_neighbors=7)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("backend", APPROXIMATE)
+@pytest.mark.parametrize("factor", [1e100, 1e-100])
+def test_float32_backends_survive_huge_and_tiny_magnitudes(clustered, backend, factor):
+    """Both search in float32: without a rescale, 1e100-sized data overflow its squared
+    distances and 1e-100-sized data flush to zero, and the neighbours are arbitrary."""
+    X = clustered[:600]
+    plain = KNNGraph(n_neighbors=10, backend=backend, random_state=0).fit(X)
+    scaled = KNNGraph(n_neighbors=10, backend=backend, random_state=0).fit(X * factor)
+    assert np.array_equal(scaled.indices_, plain.indices_)
+    np.testing.assert_allclose(scaled.distances_, plain.distances_ * factor, rtol=1e-5)
+    _, ind = scaled.kneighbors(X[:20] * factor, n_neighbors=5)
+    assert np.array_equal(ind, plain.kneighbors(X[:20], n_neighbors=5)[1])
