@@ -25,7 +25,7 @@ from .suites import builtin_suite
 
 __all__ = ["run_demo", "demo_moe"]
 
-DEMO_METHODS = ("graphmoe-hdbscan", "graphmoe-mst", "kmeans", "gmm")
+DEMO_METHODS = ("graphmoe", "graphmoe-hdbscan", "graphmoe-mst", "kmeans", "gmm")
 #: gate -> extra estimator arguments; five experts each (one per arm) for equal capacity
 DEMO_GATES = {"graph": {"n_experts": 5}, "kmeans": {"n_experts": 5},
               "softmax": {"n_experts": 5}}
