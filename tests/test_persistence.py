@@ -267,3 +267,43 @@ def test_unstorable_attribute_names_itself(tmp_path):
             graphmoe.save(cc, tmp_path / "x.gmoe")
     finally:
         cc.callback_.close()
+
+
+def test_a_class_imported_into_an_allowed_module_is_refused(saved, tmp_path):
+    """``graphmoe.bench.scale`` imports subprocess: ``Popen`` is reachable through it, but
+    only classes *defined* in allowlisted modules may be named, and named tuples are
+    built without calling their class."""
+    from graphmoe.persistence._allowlist import resolve_class
+
+    with pytest.raises(ValueError, match="imported there"):
+        resolve_class(["graphmoe.bench.scale", "subprocess.Popen"])
+    with pytest.raises(ValueError, match="imported there"):
+        resolve_class(["graphmoe.persistence._archive", "zipfile.ZipFile"])
+    marker = tmp_path / "ran"
+
+    def hostile(members):
+        members["state.json"] = json.dumps({"root": {
+            "t": "namedtuple", "cls": ["graphmoe.bench.scale", "subprocess.Popen"],
+            "v": [["touch", str(marker)]]}}).encode()
+
+    _rewrite(saved, hostile, fix_checksums=True)
+    with pytest.raises(ValueError, match="imported there"):
+        graphmoe.load(saved)
+    assert not marker.exists()
+
+
+def test_lean_save_leaves_out_rows_kept_by_the_layout(tmp_path):
+    """With more than 16 features the clustering lays the data out and its layout holds
+    the same kNN graph: a learned-gate model must still be saved without training rows."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 20)) + 4 * rng.normal(size=(3, 20))[rng.integers(0, 3, 240)]
+    y = X[:, 0] - X[:, 1]
+    m = GraphMoERegressor(gate="dmvae", n_experts=3, epochs=2, random_state=0).fit(X, y)
+    assert m.clustering_.layout_ is not None  # the case this test is about
+    path = tmp_path / "lean.gmoe"
+    graphmoe.save(m, path)
+    with zipfile.ZipFile(path) as zf:
+        blob = zf.read("arrays.safetensors")
+    assert X.astype(np.float64).tobytes()[:64] not in blob
+    assert X.astype(np.float32).tobytes()[:64] not in blob
+    np.testing.assert_array_equal(graphmoe.load(path).predict(X), m.predict(X))

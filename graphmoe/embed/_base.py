@@ -110,12 +110,12 @@ class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
         when ``checkpoint_dir`` is set.
         """
         self._validate_params()
-        check_feature_names(self, X, reset=True)
-        X = check_data(X, estimator=self, min_samples=2)
-        signature = (ckpt.fit_signature(self, X)
-                     if resume is not None or self.checkpoint_dir else None)
-        state = None if resume is None else ckpt.load_checkpoint(resume, self, signature)
-        with ckpt.fit_transaction(self):
+        with ckpt.fit_transaction(self):  # a refit that fails validation changes nothing
+            check_feature_names(self, X, reset=True)
+            X = check_data(X, estimator=self, min_samples=2)
+            signature = (ckpt.fit_signature(self, X)
+                         if resume is not None or self.checkpoint_dir else None)
+            state = None if resume is None else ckpt.load_checkpoint(resume, self, signature)
             self._fit_checked(X, state, signature)
         return self
 

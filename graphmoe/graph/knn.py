@@ -177,6 +177,8 @@ class KNNGraph(BaseEstimator):
         else:
             check_feature_names(self, X, reset=False)
             X = check_query_data(X, self.n_features_in_, type(self).__name__)
+            if self.metric == "cosine":
+                _check_cosine_rows(X)
             k = check_n_neighbors(k, n + 1)  # new points may use all n training points
             ind, dist = self._index.query(X, k)
         return (dist, ind) if return_distance else ind

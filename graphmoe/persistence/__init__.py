@@ -68,8 +68,10 @@ def _without_training_rows(estimator):
     clustering = copy.copy(clustering)
     clustering.knn_ = None  # the training rows (gate inputs) and their search index
     clustering._lookup = None
+    # the layout front end keeps the same kNN graph (with the rows) and its own copy
+    clustering.layout_ = clustering.layout_knn_ = clustering.embedding_ = None
     out = copy.copy(estimator)
-    out.clustering_, out.knn_, out._membership = clustering, None, None
+    out.clustering_, out.knn_ = clustering, None
     return out
 
 
@@ -153,6 +155,8 @@ def load(path):
         raise ValueError(f"{path!r}: state.json lacks the estimator.")
     try:
         return Decoder(arrays).decode(state["root"])
-    except (KeyError, TypeError, IndexError) as err:
+    except ValueError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any fault of a malformed file is a ValueError
         raise ValueError(f"{path!r}: malformed model file ({type(err).__name__}: {err}).") \
             from None

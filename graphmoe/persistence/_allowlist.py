@@ -16,7 +16,7 @@ import importlib
 import sys
 
 __all__ = ["ALLOWED_MODULES", "resolve_class", "class_path", "transient_attributes",
-           "rebuild_state", "after_load"]
+           "rebuild_state", "after_load", "restores_with_setstate"]
 
 #: module prefixes whose classes a model file may name
 ALLOWED_MODULES = ("graphmoe", "sklearn", "torch.nn", "torch_geometric.nn", "collections")
@@ -55,7 +55,31 @@ def resolve_class(path):
         obj = getattr(obj, part, None)
     if not isinstance(obj, type):
         raise ValueError(f"the model file names {module}.{qualname}, which is not a class.")
+    # A module also holds classes it imported (``subprocess.Popen`` in a module that
+    # imports subprocess): only a class defined where the file says it is, is taken.
+    if obj.__module__ != module or obj.__qualname__ != qualname:
+        raise ValueError(f"the model file names {module}.{qualname}, which is "
+                         f"{obj.__module__}.{obj.__qualname__} imported there, not a class "
+                         "defined in an allowlisted module; refusing to load it.")
     return obj
+
+
+def restores_with_setstate(cls):
+    """Whether loading may hand ``cls.__setstate__`` the stored state.
+
+    Only scikit-learn estimators, torch modules and ``RowLookup`` (which
+    rebuilds its hash table), whose ``__setstate__`` only sets attributes; any
+    other class gets its ``__dict__`` updated, so a custom ``__setstate__`` (the
+    faiss index's parses bytes natively) never sees data from a file.
+    """
+    from sklearn.base import BaseEstimator
+
+    from ..cluster._lookup import RowLookup
+
+    if issubclass(cls, (BaseEstimator, RowLookup)):
+        return True
+    torch = sys.modules.get("torch")
+    return torch is not None and issubclass(cls, torch.nn.Module)
 
 
 def _knn_graph():

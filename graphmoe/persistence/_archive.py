@@ -93,6 +93,11 @@ def _not_a_model(path, head):
     return ValueError(f"{path!r} is not a graphmoe model file (not a zip archive).{hint}")
 
 
+#: deflate cannot inflate more than about 1032:1, so a member that claims more is a
+#: forged header (a legitimate all-zero array may come close, hence no tighter bound)
+_MAX_INFLATION = 1100
+
+
 def read_archive(path):
     """``(manifest, state, arrays_blob)`` of a model file, verified; ``ValueError`` if bad."""
     path = os.fspath(path)
@@ -109,6 +114,11 @@ def read_archive(path):
             if missing:
                 raise ValueError(f"{path!r} is not a complete graphmoe model file: it lacks "
                                  f"{missing}.")
+            # refuse forged sizes before inflating anything
+            limit = _MAX_INFLATION * len(data) + (1 << 20)
+            if sum(zf.getinfo(m).file_size for m in _MEMBERS) > limit:
+                raise ValueError(f"{path!r} claims more uncompressed data than a graphmoe "
+                                 "model file can hold; refusing to inflate it.")
             blobs = {m: zf.read(m) for m in _MEMBERS}
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as err:
         raise ValueError(f"{path!r} is truncated or corrupt ({err}).") from None

@@ -20,7 +20,8 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
-from ._allowlist import after_load, class_path, rebuild_state, resolve_class, transient_attributes
+from ._allowlist import (after_load, class_path, rebuild_state, resolve_class,
+                         restores_with_setstate, transient_attributes)
 
 __all__ = ["Encoder", "Decoder"]
 
@@ -208,7 +209,11 @@ class Decoder:
             return {"tuple": tuple, "set": set, "frozenset": frozenset}[kind](
                 self.decode(x) for x in node["v"])
         if kind == "namedtuple":
-            return resolve_class(node["cls"])(*(self.decode(x) for x in node["v"]))
+            cls = resolve_class(node["cls"])
+            if not (issubclass(cls, tuple) and hasattr(cls, "_fields")):
+                raise ValueError(f"malformed model file: {cls.__name__} is not a named tuple.")
+            # tuple.__new__ runs no constructor of the file's choosing
+            return tuple.__new__(cls, [self.decode(x) for x in node["v"]])
         if kind == "dict":
             return self._decode_dict(node)
         if kind == "ndarray":
@@ -289,7 +294,7 @@ class Decoder:
         cls = resolve_class(node["cls"])
         obj = self._remember(node, cls.__new__(cls))
         state = rebuild_state(obj, self._decode_dict(node["state"]))
-        if hasattr(cls, "__setstate__"):
+        if hasattr(cls, "__setstate__") and restores_with_setstate(cls):
             obj.__setstate__(state)
         else:
             obj.__dict__.update(state)
