@@ -5,7 +5,7 @@ sklearn-style estimators: :class:`AutoEncoder`, :class:`VAE`, :class:`VaDE`
 Gumbel-softmax). All take ``graph_weight`` for a loss that keeps the input's
 kNN neighbours close in the code (:mod:`graphmoe.embed.graph_loss`).
 :class:`GraphLayout` lays a kNN graph out in a few dimensions before segmentation.
-:class:`DMVAEModule` is the torch module used as the DMVAE gate in
+:class:`DMVAEModule` (from :mod:`graphmoe.nn.dmvae`) is also the DMVAE gate of
 :mod:`graphmoe.moe`.
 
 Names load on first use: ``GraphLayout`` (numpy/numba only) must not pay for
@@ -19,7 +19,7 @@ import importlib
 _LAZY = {
     "AutoEncoder": "autoencoder", "AutoEncoderModule": "autoencoder",
     "DMVAE": "dmvae", "temperature_schedule": "dmvae",
-    "DMVAEModule": "dmvae_module", "DMVAEOutput": "dmvae_module",
+    "DMVAEModule": "dmvae", "DMVAEOutput": "dmvae",
     "GraphLayout": "layout",
     "VaDE": "vade", "VaDEModule": "vade",
     "VAE": "vae", "VAEModule": "vae",

@@ -30,7 +30,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseEmbedder, sampling_generator
-from .dmvae_module import DMVAEModule
+from ..nn.dmvae import DMVAEModule, DMVAEOutput  # noqa: F401 - DMVAEOutput re-exported
 from .graph_loss import assignment_agreement_loss, umap_contrastive_loss
 from .init import fit_mixture_prior
 from .mixture import MixtureEmbedderMixin

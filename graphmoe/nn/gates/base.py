@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...cluster.proba import normalize_rows  # noqa: F401 - re-exported to the gates
+
 __all__ = ["Gate", "GateOutput", "one_hot", "normalize_rows", "split_logit_row"]
 
 
@@ -32,14 +34,6 @@ def one_hot(labels, n_classes):
     out = np.zeros((len(labels), n_classes))
     out[np.arange(len(labels)), np.asarray(labels, dtype=int)] = 1.0
     return out
-
-
-def normalize_rows(P):
-    """Rows scaled to sum to 1; an all-zero row becomes uniform (no evidence, no preference)."""
-    P = np.clip(np.asarray(P, dtype=float), 0.0, None)
-    s = P.sum(axis=1, keepdims=True)
-    uniform = np.full_like(P, 1.0 / P.shape[1])
-    return np.where(s > 1e-12, P / np.where(s > 1e-12, s, 1.0), uniform)
 
 
 @torch.no_grad()

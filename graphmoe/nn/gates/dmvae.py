@@ -1,4 +1,4 @@
-"""The DMVAE gate: a Gumbel-softmax mixture VAE whose categorical encoder routes."""
+"""The DMVAE gate: a mixture VAE whose categorical encoder routes like the cluster hierarchy."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,96 +6,200 @@ import torch
 from torch import nn
 
 from ..._validation import check_random_state
+from ..dmvae import DMVAEModule
+from ..distill import distil, soft_cross_entropy
+from ..gaussian import kl_to_components, reparameterize
+from ..likelihood import negative_log_likelihood
 from .base import Gate, GateOutput, split_logit_row
 
-__all__ = ["DMVAEGate"]
+__all__ = ["DMVAEGate", "prune_weights"]
 
 
-def _soft_cross_entropy(logits, target):
-    return -(target * torch.log_softmax(logits, dim=-1)).sum(dim=1).mean()
+def prune_weights(probs, min_weight):
+    """``probs (n, K)`` with entries below ``min_weight`` set to 0 and rows renormalised.
+
+    A row's largest entry is always kept, so no row is emptied. Gradients
+    pass through the kept entries.
+    """
+    if min_weight <= 0:
+        return probs
+    keep = (probs >= min_weight) | (probs == probs.max(dim=-1, keepdim=True).values)
+    kept = probs * keep
+    return kept / kept.sum(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
 class DMVAEGate(Gate):
-    """Route by ``q(c | z)`` of a DMVAE; its negative ELBO is the gate's auxiliary loss.
+    """Route by ``q(c | z)`` of a DMVAE distilled from the connectivity clustering.
 
-    Initialised from the hierarchy: :meth:`fit` distils ``q(c | z)`` from the
-    clusters' soft membership (cross-entropy plus the ELBO, ``distill_epochs``
-    passes), then sets each mixture component's prior mean and log-variance
-    to the statistics of its cluster's latent codes. Without a membership it
-    only pre-trains the ELBO (the seed paper's DVMoE).
+    The categorical encoder ``q(c | z)`` is a network of the gate input
+    alone, so a fitted gate routes new points without the training set or a
+    kNN index. :meth:`fit` teaches it the hierarchy's soft membership (soft
+    cross-entropy, early stopping on held-out rows, at most
+    ``distill_epochs`` passes) while the Gaussian encoder, decoder and the
+    mixture prior learn to explain the data given that membership (each
+    cluster's codes pulled to its own component, so connectivity clusters are
+    compact in latent space). During joint training the membership stays as
+    an anchor (``anchor_weight``) and the generative terms keep the latent
+    space tied to it; routing weights below ``min_weight`` are dropped, so a
+    confident gate routes exactly like the hierarchy's hard assignment.
+    Without a membership (``init="none"``) the gate is the seed paper's DVMoE:
+    ELBO pre-training only, then the full ELBO (Gumbel-softmax) in training.
 
     Parameters
     ----------
     in_features, n_experts : int
     latent_dim : int, default=8
-    hidden_dims : tuple of int, default=(64, 64)
+    hidden_dims : tuple of int, default=(128, 128)
+        Widths of each encoder (the decoder mirrors them).
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
     temperature : float, default=1.0
-        Gumbel-softmax temperature during training.
-    distill_epochs : int, default=100
-    learning_rate : float, default=5e-3
+        Gumbel-softmax temperature of the DVMoE ELBO (``init="none"``).
+    distill_epochs : int, default=300
+        Most distillation passes; early stopping usually ends sooner.
+    learning_rate : float, default=3e-3
         Of the distillation.
     anchor_weight : float, default=1.0
         Weight of the cross-entropy to the hierarchy's membership kept in the
         gate's loss during joint training, so that the task loss refines the
         routing without dissolving it.
+    min_weight : float, default=0.02
+        Routing weights below this are set to zero (rows renormalised).
+    validation_fraction : float, default=0.1
+        Training rows held out of the distillation to judge (and stop) it.
+    patience : int, default=20
+        Distillation epochs without held-out improvement before stopping.
     init : {"hierarchy", "none"}, default="hierarchy"
         "none" ignores the membership: ELBO pre-training only, no anchor (DVMoE).
+
+    Attributes
+    ----------
+    distill_ : DistillResult or None
+        Epochs run, held-out agreement with the hierarchy's assignment and
+        cross-entropy at the end of :meth:`fit`.
+
+    Shapes
+    ------
+    z (n, in_features) -> probs (n, n_experts)
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from graphmoe.nn.gates import DMVAEGate
+    >>> Z = np.random.default_rng(0).normal(size=(200, 2))
+    >>> membership = np.eye(2)[(Z[:, 0] > 0).astype(int)]
+    >>> gate = DMVAEGate(2, 2, distill_epochs=30).fit(Z, membership=membership, random_state=0)
+    >>> gate.distill_.agreement > 0.9
+    True
     """
 
     trainable = True
 
-    def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(64, 64),
-                 likelihood="gaussian", temperature=1.0, distill_epochs=100, learning_rate=5e-3,
-                 anchor_weight=1.0, init="hierarchy"):
+    def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(128, 128),
+                 likelihood="gaussian", temperature=1.0, distill_epochs=300, learning_rate=3e-3,
+                 anchor_weight=1.0, min_weight=0.02, validation_fraction=0.1, patience=20,
+                 init="hierarchy"):
         super().__init__(n_experts)
-        from ...embed import DMVAEModule
-
-        self.in_features, self.latent_dim = int(in_features), int(latent_dim)
-        self.hidden_dims, self.likelihood = tuple(hidden_dims), likelihood
-        self.temperature, self.distill_epochs = float(temperature), int(distill_epochs)
-        self.learning_rate, self.anchor_weight = float(learning_rate), float(anchor_weight)
         if init not in ("hierarchy", "none"):
             raise ValueError(f"init must be 'hierarchy' or 'none', got {init!r}.")
-        self.init = init
-        self.module = DMVAEModule(self.in_features, self.n_experts, self.latent_dim,
-                                  self.hidden_dims, likelihood)
+        if not 0.0 <= float(min_weight) < 1.0 / max(1, self.n_experts) + 1e-12:
+            raise ValueError(f"min_weight must lie in [0, 1/n_experts], got {min_weight!r}.")
+        self.in_features, self.latent_dim = int(in_features), int(latent_dim)
+        self.hidden_dims, self.likelihood = tuple(int(h) for h in hidden_dims), likelihood
+        self.temperature, self.distill_epochs = float(temperature), int(distill_epochs)
+        self.learning_rate, self.anchor_weight = float(learning_rate), float(anchor_weight)
+        self.min_weight, self.validation_fraction = float(min_weight), float(validation_fraction)
+        self.patience, self.init = int(patience), init
+        self.distill_ = None
+        self.module = self._build_module()
+
+    def _build_module(self):
+        return DMVAEModule(self.in_features, self.n_experts, self.latent_dim, self.hidden_dims,
+                           self.likelihood)
 
     def reset_parameters(self):
         self.module.reset_parameters()
 
+    def _generative_loss(self, z, c):
+        """Reconstruction plus ``sum_c c_k KL(q(z|x) || p(z|k))``, for given responsibilities."""
+        mu, logvar = self.module.encode(z)
+        draw = reparameterize(mu, logvar) if self.training else mu
+        nll = negative_log_likelihood(z, self.module.decode(draw), self.likelihood).mean()
+        kl = kl_to_components(mu, logvar, self.module.prior_means, self.module.prior_logvars)
+        return nll + (c * kl).sum(dim=1).mean()
+
     def forward(self, z, prior=None):
         """``prior`` (training only): the hierarchy's membership, kept as a distillation anchor."""
-        out = self.module(z, temperature=self.temperature)
-        loss, _ = self.module.elbo_loss(z, out)
+        if self.init == "none":  # DVMoE: the full ELBO, Gumbel-softmax and all
+            out = self.module(z, temperature=self.temperature)
+            probs = torch.softmax(out.logits, dim=-1)
+            loss = self.module.elbo_loss(z, out)[0] if self.training else z.new_zeros(())
+            return GateOutput(prune_weights(probs, self.min_weight), loss)
+        logits = self.module.categorical_logits(z)
+        probs = torch.softmax(logits, dim=-1)
+        if not self.training:  # routing needs the categorical encoder only
+            return GateOutput(prune_weights(probs, self.min_weight), z.new_zeros(()))
+        c = probs.detach() if prior is None else prior
+        loss = self._generative_loss(z, c)
         if prior is not None and self.anchor_weight:
-            loss = loss + self.anchor_weight * _soft_cross_entropy(out.logits, prior)
-        return GateOutput(torch.softmax(out.logits, dim=-1), loss)
+            loss = loss + self.anchor_weight * soft_cross_entropy(
+                torch.log_softmax(logits, dim=-1), prior)
+        return GateOutput(prune_weights(probs, self.min_weight), loss)
 
     def embedding(self, z):
         return self.module.encode(z)[0]
 
     def fit(self, Z, *, membership=None, groups=None, random_state=None, batch_size=256):
         rng = check_random_state(random_state)
-        if self.init == "none":  # the seed paper's DVMoE: no knowledge of the hierarchy
-            membership = None
-        z = torch.as_tensor(Z, dtype=torch.float32)
-        target = None if membership is None else torch.as_tensor(membership, dtype=torch.float32)
+        z = torch.as_tensor(np.asarray(Z), dtype=torch.float32)
+        if self.init == "none" or membership is None:
+            self._pretrain_elbo(z, rng, batch_size)
+            self.train_prior_ = None
+            return self
+        target = torch.as_tensor(np.asarray(membership), dtype=torch.float32)
+        with torch.random.fork_rng():
+            torch.manual_seed(int(rng.randint(2**31 - 1)))
+            self.distill_ = distil(
+                lambda x: torch.log_softmax(self.module.categorical_logits(x), dim=-1),
+                self.module, z, target, epochs=self.distill_epochs,
+                learning_rate=self.learning_rate, batch_size=batch_size,
+                extra_loss=lambda idx: self._generative_loss(z[idx], target[idx]),
+                validation_fraction=self.validation_fraction, patience=self.patience,
+                random_state=rng)
+        self.init_priors(z, target)
+        self.calibrate(z, target)
+        self.train_prior_ = np.asarray(membership, dtype=np.float32)
+        return self
+
+    def _pretrain_elbo(self, z, rng, batch_size):
+        """DVMoE: the negative ELBO alone for ``distill_epochs`` passes."""
         optimizer = torch.optim.Adam(self.module.parameters(), lr=self.learning_rate)
         for _ in range(self.distill_epochs):
             for idx in np.array_split(rng.permutation(len(z)), max(1, len(z) // batch_size)):
                 idx = torch.as_tensor(idx)
                 out = self.module(z[idx], temperature=self.temperature)
-                loss, _ = self.module.elbo_loss(z[idx], out)
-                if target is not None:
-                    loss = loss + _soft_cross_entropy(out.logits, target[idx])
+                loss = self.module.elbo_loss(z[idx], out)[0]
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-        if target is not None:
-            self.init_priors(z, target)
-        self.train_prior_ = membership
-        return self
+
+    @torch.no_grad()
+    def calibrate(self, z, membership, scales=np.geomspace(0.5, 64.0, 43)):
+        """Scale the categorical logits to the membership's own sharpness.
+
+        Distillation stops while ``q(c|z)`` is still softer than a mostly hard
+        membership; the soft tails mix experts where the hierarchy does not.
+        One temperature (Guo et al. 2017's calibration), chosen on the grid
+        ``scales`` by cross-entropy to the membership, restores the sharpness
+        without moving any decision boundary.
+        """
+        last = self._logit_layer()
+        logits = self.module.categorical_logits(z)
+        losses = [float(soft_cross_entropy(torch.log_softmax(s * logits, dim=-1), membership))
+                  for s in scales]
+        scale = float(scales[int(np.argmin(losses))])
+        last.weight.mul_(scale)
+        last.bias.mul_(scale)
+        return scale
 
     @torch.no_grad()
     def init_priors(self, z, membership):
@@ -107,6 +211,9 @@ class DMVAEGate(Gate):
         used = membership.sum(dim=0) > 1e-6  # an empty cluster keeps its prior
         self.module.prior_means.data[used] = mean[used]
         self.module.prior_logvars.data[used] = var[used].clamp_min(1e-4).log()
+
+    def _logit_layer(self):
+        return [m for m in self.module.categorical.modules() if isinstance(m, nn.Linear)][-1]
 
     def _component_parameters(self):
         """Names of the parameters indexed by mixture component (first axis)."""
@@ -123,13 +230,10 @@ class DMVAEGate(Gate):
         encoders and the decoder) are carried over unchanged, so a
         re-clustering does not throw away what the gate has learned.
         """
-        from ...embed import DMVAEModule
-
         old, k_indexed = self.module.state_dict(), self._component_parameters()
         kept = torch.as_tensor(np.asarray(kept, dtype=np.int64))
         self.n_experts = int(n_experts)
-        self.module = DMVAEModule(self.in_features, self.n_experts, self.latent_dim,
-                                  self.hidden_dims, self.likelihood)
+        self.module = self._build_module()
         for name, value in self.module.state_dict().items():
             if name in k_indexed:  # rows are components: survivors first, spawned ones fresh
                 value[:len(kept)] = old[name][kept]
@@ -139,8 +243,7 @@ class DMVAEGate(Gate):
 
     @torch.no_grad()
     def reseed_expert(self, dead, donor):
-        last = [m for m in self.module.categorical.modules() if isinstance(m, nn.Linear)][-1]
-        split_logit_row(last, dead, donor)
+        split_logit_row(self._logit_layer(), dead, donor)
         means = self.module.prior_means
         means[dead] = means[donor] + 0.1 * torch.randn_like(means[donor])
         self.module.prior_logvars[dead] = self.module.prior_logvars[donor]

@@ -1,11 +1,12 @@
-"""DMVAEModule: the torch module that graphmoe.moe uses as its gate."""
+"""graphmoe.nn.dmvae.DMVAEModule: the torch module of the DMVAE embedder and gate."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from graphmoe.embed import DMVAEModule, DMVAEOutput, temperature_schedule
+from graphmoe.embed import temperature_schedule
+from graphmoe.nn.dmvae import DMVAEModule, DMVAEOutput
 
 
 @pytest.fixture

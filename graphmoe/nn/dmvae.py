@@ -1,4 +1,4 @@
-"""The Discrete Mixture VAE as a torch module (also the DMVAE gate of graphmoe.moe).
+"""The Discrete Mixture VAE as a torch building block (the DMVAE embedder and gate use it).
 
 Generative model: c ~ Uniform(K), z | c ~ N(m_c, diag e^{s_c}), x | z ~ p(x|z)
 (Bernoulli or unit-variance Gaussian). Inference has *two* encoders: a
