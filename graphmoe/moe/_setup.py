@@ -53,27 +53,10 @@ def make_clustering(clustering, n_experts, n_samples, random_state):
 
 
 def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarchical=False):
-    """Instantiate the gate named ``gate`` (not yet fitted)."""
-    params = dict(gate_params or {})
-    if hierarchical:
-        if gate != "graph":
-            raise ValueError(f"hierarchical=True needs gate='graph', got gate={gate!r}.")
-        hierarchy = clustering.hierarchy_
-        leaves = np.asarray(hierarchy.cluster_nodes) if clustering.n_clusters_ > 0 \
-            else np.array([hierarchy.root])
-        return G.HierarchicalGate(in_features, hierarchy, leaves, **params)
-    if gate == "graph":
-        return G.GraphGate(clustering, **params)
-    if gate in ("labels", "oracle"):
-        return (G.LabelsGate if gate == "labels" else G.OracleGate)(**params)
-    if n_experts is None:
-        raise ValueError(f"gate={gate!r} needs n_experts (or a clustering to take it from).")
-    if gate == "dmvae":
-        return G.DMVAEGate(in_features, n_experts, **params)
-    if gate == "softmax":
-        return G.SoftmaxGate(in_features, n_experts, **params)
-    cls = {"kmeans": G.KMeansGate, "gmm": G.GMMGate, "dfcp": G.DFCPGate}[gate]
-    return cls(n_experts, **params)
+    """Instantiate the gate named ``gate`` (not yet fitted) from the gate registry."""
+    return G.make_gate(gate, in_features=in_features, n_experts=n_experts,
+                       clustering=clustering, hierarchical=hierarchical,
+                       **dict(gate_params or {}))
 
 
 def make_experts(kind, n_experts, in_features, out_features, expert_params):

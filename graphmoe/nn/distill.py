@@ -53,7 +53,7 @@ def _split(n, validation_fraction, rng):
 
 
 def distil(log_proba, module, x, target, *, epochs, learning_rate, batch_size=256,
-           extra_loss=None, validation_fraction=0.1, patience=10, tol=1e-4,
+           extra_loss=None, validation_fraction=0.1, patience=10, tol=1e-4, stop_at=None,
            random_state=None):
     """Fit ``log_proba(x)`` to ``target`` by soft cross-entropy; keep the best held-out weights.
 
@@ -77,7 +77,10 @@ def distil(log_proba, module, x, target, *, epochs, learning_rate, batch_size=25
         Rows held out to judge the fit; none when that leaves fewer than 10.
     patience : int, default=10
         Stop after this many epochs without a held-out cross-entropy
-        improvement of at least ``tol``.
+        improvement of at least ``tol``; the weights of the best epoch are kept.
+    stop_at : float, optional
+        Stop as soon as the held-out agreement reaches this, keeping those weights
+        (an initialisation that only has to be good enough).
 
     Returns
     -------
@@ -104,8 +107,10 @@ def distil(log_proba, module, x, target, *, epochs, learning_rate, batch_size=25
             optimizer.step()
         module.eval()
         val_loss, agreement = _evaluate(log_proba, x[val_rows], target[val_rows])
-        if val_loss < best[0] - tol:
+        if val_loss < best[0] - tol or (stop_at is not None and agreement >= stop_at):
             best = (val_loss, agreement, copy.deepcopy(module.state_dict()), epoch)
+            if stop_at is not None and agreement >= stop_at:
+                break
         elif epoch - best[3] >= patience:
             break
     if epoch:

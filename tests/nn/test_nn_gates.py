@@ -111,10 +111,12 @@ def test_softmax_reseed_splits_the_donor_region():
 
 def test_gates_name_missing_groups(spirals):
     X, _ = spirals
-    with pytest.raises(ValueError, match="needs group labels"):
+    with pytest.raises(ValueError, match="LabelsGate needs group labels"):
         LabelsGate().fit(X)
-    with pytest.raises(ValueError, match="needs the true groups"):
+    with pytest.raises(ValueError, match="OracleGate needs group labels"):
         OracleGate().fit(X)
+    with pytest.raises(ValueError, match="groups has 3 entries but X has"):
+        OracleGate().fit(X, groups=[0, 1, 2])
     oracle = OracleGate().fit(X, groups=np.arange(len(X)) % 3)
     with pytest.raises(ValueError, match="pass groups"):
         oracle.prior_proba(X)

@@ -58,6 +58,7 @@ class Gate(nn.Module):
     """
 
     trainable = False
+    #: routes by group labels given to ``fit`` (labels, oracle); :meth:`check_groups` enforces it
     needs_groups = False
 
     def __init__(self, n_experts=None):
@@ -67,6 +68,16 @@ class Gate(nn.Module):
 
     def fit(self, Z, *, membership=None, groups=None, random_state=None):
         raise NotImplementedError
+
+    def check_groups(self, groups, n_rows=None):
+        """``ValueError`` when the gate needs group labels and ``groups`` is None or misaligned."""
+        if not self.needs_groups:
+            return
+        if groups is None:
+            raise ValueError(f"{type(self).__name__} needs group labels: call "
+                             f"fit(X, y, groups=...).")
+        if n_rows is not None and len(groups) != n_rows:
+            raise ValueError(f"groups has {len(groups)} entries but X has {n_rows} rows.")
 
     def prior_proba(self, Z, groups=None):
         """Routing probabilities ``(n, n_experts)`` of new inputs; None for learned gates."""

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._validation import check_random_state
+from ..distill import distil
 from .base import Gate, GateOutput
 
 __all__ = ["HierarchicalGate", "expert_tree"]
@@ -111,19 +111,14 @@ class HierarchicalGate(Gate):
         return GateOutput(log_p.exp(), aux)
 
     def fit(self, Z, *, membership=None, groups=None, random_state=None, batch_size=256):
-        rng = check_random_state(random_state)
         self.train_prior_ = membership
         if membership is None or not self.heads:
             return self
-        z = torch.as_tensor(Z, dtype=torch.float32)
-        target = torch.as_tensor(membership, dtype=torch.float32)
-        optimizer = torch.optim.Adam(self.heads.parameters(), lr=self.learning_rate)
-        for _ in range(self.distill_epochs):
-            for idx in np.array_split(rng.permutation(len(z)), max(1, len(z) // batch_size)):
-                loss = -(target[idx] * self.log_proba(z[idx])).sum(dim=1).mean()
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        z = torch.as_tensor(np.asarray(Z), dtype=torch.float32)
+        target = torch.as_tensor(np.asarray(membership), dtype=torch.float32)
+        self.distill_ = distil(self.log_proba, self.heads, z, target,
+                               epochs=self.distill_epochs, learning_rate=self.learning_rate,
+                               batch_size=batch_size, random_state=random_state)
         return self
 
     def __repr__(self):

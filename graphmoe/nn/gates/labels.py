@@ -27,8 +27,7 @@ class LabelsGate(Gate):
         self.n_neighbors = n_neighbors
 
     def fit(self, Z, *, membership=None, groups=None, random_state=None):
-        if groups is None:
-            raise ValueError("gate='labels' needs group labels: call fit(X, y, groups=...).")
+        self.check_groups(groups, len(Z))
         self.classes_, codes = np.unique(np.asarray(groups), return_inverse=True)
         self.n_experts = len(self.classes_)
         k = min(self.n_neighbors, len(codes))

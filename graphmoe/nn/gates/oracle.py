@@ -17,8 +17,7 @@ class OracleGate(Gate):
     needs_groups = True
 
     def fit(self, Z, *, membership=None, groups=None, random_state=None):
-        if groups is None:
-            raise ValueError("gate='oracle' needs the true groups: call fit(X, y, groups=...).")
+        self.check_groups(groups, len(Z))
         self.classes_, codes = np.unique(np.asarray(groups), return_inverse=True)
         self.n_experts = len(self.classes_)
         self.train_prior_ = one_hot(codes, self.n_experts)
