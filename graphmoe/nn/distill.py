@@ -1,8 +1,7 @@
 """One distillation loop: fit a network's ``log q(c | x)`` to a given soft assignment.
 
-The learned gates (DMVAE, hierarchical) and the DMVAE embedder all start by
-teaching a network the partition a clustering found. :func:`distil` does it
-for all of them: soft cross-entropy to the target rows, Adam, and early
+The learned gates (DMVAE, hierarchical) start by teaching a network the
+partition a clustering found. :func:`distil` does it for both: soft cross-entropy to the target rows, Adam, and early
 stopping on rows held out of the fit, so the loop stops when the network
 generalises the partition rather than after a fixed number of passes.
 """
@@ -53,7 +52,7 @@ def _split(n, validation_fraction, rng):
 
 
 def distil(log_proba, module, x, target, *, epochs, learning_rate, batch_size=256,
-           extra_loss=None, validation_fraction=0.1, patience=10, tol=1e-4, stop_at=None,
+           extra_loss=None, validation_fraction=0.1, patience=10, tol=1e-4,
            random_state=None):
     """Fit ``log_proba(x)`` to ``target`` by soft cross-entropy; keep the best held-out weights.
 
@@ -78,9 +77,6 @@ def distil(log_proba, module, x, target, *, epochs, learning_rate, batch_size=25
     patience : int, default=10
         Stop after this many epochs without a held-out cross-entropy
         improvement of at least ``tol``; the weights of the best epoch are kept.
-    stop_at : float, optional
-        Stop as soon as the held-out agreement reaches this, keeping those weights
-        (an initialisation that only has to be good enough).
 
     Returns
     -------
@@ -107,10 +103,8 @@ def distil(log_proba, module, x, target, *, epochs, learning_rate, batch_size=25
             optimizer.step()
         module.eval()
         val_loss, agreement = _evaluate(log_proba, x[val_rows], target[val_rows])
-        if val_loss < best[0] - tol or (stop_at is not None and agreement >= stop_at):
+        if val_loss < best[0] - tol:
             best = (val_loss, agreement, copy.deepcopy(module.state_dict()), epoch)
-            if stop_at is not None and agreement >= stop_at:
-                break
         elif epoch - best[3] >= patience:
             break
     if epoch:
