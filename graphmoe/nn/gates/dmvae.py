@@ -15,6 +15,14 @@ from .base import Gate, GateOutput, split_logit_row
 __all__ = ["DMVAEGate", "prune_weights"]
 
 
+def _neighbor_spacing(z, rng, n_probe=1000):
+    """Median distance from a row to its nearest other row (a sample of ``n_probe`` rows)."""
+    probe = z[torch.as_tensor(rng.choice(len(z), min(n_probe, len(z)), replace=False))]
+    d = torch.cdist(probe, z)
+    d[d <= 0] = float("inf")  # the row itself (and exact duplicates)
+    return float(d.min(dim=1).values.median()) if len(z) > 1 else 0.0
+
+
 def prune_weights(probs, min_weight):
     """``probs (n, K)`` with entries below ``min_weight`` set to 0 and rows renormalised.
 
@@ -68,6 +76,12 @@ class DMVAEGate(Gate):
         Training rows held out of the distillation to judge (and stop) it.
     patience : int, default=20
         Distillation epochs without held-out improvement before stopping.
+    jitter : float, default=3.0
+        Distillation inputs are perturbed by Gaussian noise whose length is
+        about this many nearest-neighbour spacings (median over the rows), so that the gate
+        keeps each cluster's label in the gaps around its points, as the
+        hierarchy's kNN routing of new points does, instead of placing the
+        boundaries anywhere in the empty space between clusters.
     init : {"hierarchy", "none"}, default="hierarchy"
         "none" ignores the membership: ELBO pre-training only, no anchor (DVMoE).
 
@@ -97,7 +111,7 @@ class DMVAEGate(Gate):
     def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(128, 128),
                  likelihood="gaussian", temperature=1.0, distill_epochs=300, learning_rate=3e-3,
                  anchor_weight=1.0, min_weight=0.02, validation_fraction=0.1, patience=20,
-                 init="hierarchy"):
+                 jitter=3.0, init="hierarchy"):
         super().__init__(n_experts)
         if init not in ("hierarchy", "none"):
             raise ValueError(f"init must be 'hierarchy' or 'none', got {init!r}.")
@@ -108,7 +122,7 @@ class DMVAEGate(Gate):
         self.temperature, self.distill_epochs = float(temperature), int(distill_epochs)
         self.learning_rate, self.anchor_weight = float(learning_rate), float(anchor_weight)
         self.min_weight, self.validation_fraction = float(min_weight), float(validation_fraction)
-        self.patience, self.init = int(patience), init
+        self.patience, self.init, self.jitter = int(patience), init, float(jitter)
         self.distill_ = None
         self.module = self._build_module()
 
@@ -156,10 +170,18 @@ class DMVAEGate(Gate):
             self.train_prior_ = None
             return self
         target = torch.as_tensor(np.asarray(membership), dtype=torch.float32)
+        # per-coordinate scale: the noise vector's length is ``jitter`` spacings in any dimension
+        sigma = self.jitter * _neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
+
+        def log_q(x):
+            if self.module.training and sigma > 0:
+                x = x + sigma * torch.randn_like(x)
+            return torch.log_softmax(self.module.categorical_logits(x), dim=-1)
+
         with torch.random.fork_rng():
             torch.manual_seed(int(rng.randint(2**31 - 1)))
             self.distill_ = distil(
-                lambda x: torch.log_softmax(self.module.categorical_logits(x), dim=-1),
+                log_q,
                 self.module, z, target, epochs=self.distill_epochs,
                 learning_rate=self.learning_rate, batch_size=batch_size,
                 extra_loss=lambda idx: self._generative_loss(z[idx], target[idx]),
