@@ -1,9 +1,10 @@
 """One distillation loop: fit a network's ``log q(c | x)`` to a given soft assignment.
 
 The learned gates (DMVAE, hierarchical) start by teaching a network the
-partition a clustering found. :func:`distil` does it for both: soft cross-entropy to the target rows, Adam, and early
-stopping on rows held out of the fit, so the loop stops when the network
-generalises the partition rather than after a fixed number of passes.
+partition a clustering found. :func:`distil` does it for both: soft
+cross-entropy to the target rows, Adam, and early stopping on rows held out
+of the fit, so the loop stops when the network generalises the partition
+rather than after a fixed number of passes.
 """
 from __future__ import annotations
 

@@ -1,0 +1,107 @@
+"""Gates side by side with default parameters (issue 9 part 1): test MSE / accuracy,
+agreement of the DMVAE gate with the hierarchy, and predict latency / saved size.
+
+    python benchmarks/gate_benchmark.py spirals             # 5 arms x 400 / 5 x 400, ~5 min
+    python benchmarks/gate_benchmark.py digits              # accuracy, graph vs dmvae
+    python benchmarks/gate_benchmark.py fashion --n 10000   # Fashion-MNIST subset
+    python benchmarks/gate_benchmark.py scale --n 70000     # latency and file size
+
+Every row is ``GraphMoERegressor(gate=..., random_state=seed)`` (classifier for
+digits/fashion) with default parameters; k-means and softmax get ``n_experts=5``.
+``agree`` is the share of the test points that the DMVAE gate sends first to
+the expert the hierarchy's routing (kNN query into the clustering) sends them to.
+"""
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+import graphmoe
+from graphmoe import GraphMoEClassifier, GraphMoERegressor
+from graphmoe.bench.moe import _classification_data, _regression_data
+from graphmoe.cluster.proba import cluster_proba
+
+
+def agreement(model, X):
+    """Share of rows whose first expert is the hierarchy's first choice (graph gates only)."""
+    if model.clustering_ is None or model.clustering_.knn_ is None:
+        return float("nan")
+    G = model.gate_scaler_.transform(model.scaler_.transform(X))
+    P = cluster_proba(model.clustering_, G)[:, model.cluster_of_expert_]
+    return float(np.mean(model.gate_proba(X).argmax(1) == P.argmax(1)))
+
+
+def spirals(args):
+    print("| task | gate | test MSE | agree | fit s |\n|---|---|---|---|---|")
+    for task in ("interleaved", "pinwheel"):
+        X, y, _, Xt, yt, _ = _regression_data(task, 400, 400, args.seed)
+        for gate in args.gates:
+            extra = {"n_experts": 5} if gate in ("kmeans", "softmax", "gmm") else {}
+            start = time.perf_counter()
+            m = GraphMoERegressor(gate=gate, random_state=args.seed, **extra).fit(X, y)
+            fit = time.perf_counter() - start
+            mse = np.mean((m.predict(Xt) - yt) ** 2)
+            print(f"| {task} | {gate} | {mse:.3g} | {agreement(m, Xt):.4f} | {fit:.0f} |",
+                  flush=True)
+
+
+def classification(args):
+    settings = {"n_train": args.n, "n_test": args.n_test}
+    X, y, Xt, yt = _classification_data(args.command, settings, args.seed)
+    print("| task | n_train | gate | accuracy | agree | fit s |\n|---|---|---|---|---|---|")
+    for gate in ("graph", "dmvae"):
+        start = time.perf_counter()
+        m = GraphMoEClassifier(gate=gate, random_state=args.seed).fit(X, y)
+        fit = time.perf_counter() - start
+        acc = np.mean(m.predict(Xt) == yt)
+        print(f"| {args.command} | {len(X)} | {gate} | {acc:.4f} | {agreement(m, Xt):.4f} | "
+              f"{fit:.0f} |", flush=True)
+
+
+def _median_seconds(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def scale(args):
+    """Interleaved spirals with ``n`` training rows; epochs=3 (latency and size only)."""
+    X, y, _, Xt, _, _ = _regression_data("interleaved", args.n // 5, 2000, args.seed)
+    folder = tempfile.mkdtemp()
+    print("| gate | n_train | saved MiB | predict 10,000 rows ms | predict 1 row ms | "
+          "held-out agree |\n|---|---|---|---|---|---|")
+    for gate in ("graph", "dmvae"):
+        m = GraphMoERegressor(gate=gate, epochs=3, random_state=args.seed).fit(X, y)
+        path = os.path.join(folder, f"{gate}.gmoe")
+        graphmoe.save(m, path)
+        loaded = graphmoe.load(path)
+        batch = _median_seconds(lambda: loaded.predict(Xt), 3)
+        one = _median_seconds(lambda: loaded.predict(Xt[:1]), 20)
+        distilled = getattr(m.gate_, "distill_", None)
+        agree = f"{distilled.agreement:.4f}" if distilled is not None else "-"
+        print(f"| {gate} | {len(X)} | {os.path.getsize(path) / 2**20:.2f} | {batch * 1e3:.0f} | "
+              f"{one * 1e3:.1f} | {agree} |", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("spirals", "digits", "fashion", "scale"))
+    parser.add_argument("--gates", nargs="+", default=["graph", "dmvae", "kmeans", "softmax"])
+    parser.add_argument("--n", type=int, default=10000, help="training rows (fashion, scale)")
+    parser.add_argument("--n-test", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    {"spirals": spirals, "digits": classification, "fashion": classification,
+     "scale": scale}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
