@@ -17,6 +17,7 @@ from .._validation import check_data, check_feature_names, check_random_state
 from ..nn.experts import NeighborhoodContext
 from ..nn.gates import GATES, cluster_proba
 from . import _setup
+from .contrast import contrast_prior, expert_losses
 from .checkpoint import (checkpointer, embedder_fit_params, restore_random_state,
                          restore_training_state)
 from .module import GraphMoE
@@ -63,18 +64,21 @@ class BaseGraphMoE(BaseEstimator):
         "verbose": ["verbose"],
         "checkpoint_dir": [None, str, os.PathLike],
         "checkpoint_every": [Interval(numbers.Integral, 1, None, closed="left")],
+        "halo_decay": [Interval(numbers.Real, 0, 1, closed="both")],
+        "pair_experts": ["boolean"],
     }
 
     _task = None  # "regression" | "classification", set by subclasses
 
     def __init__(self, embedder=None, clustering=None, expert="mlp", gate="graph",
-                 n_experts=None, top_k=2, hierarchical=False, halo=1, hidden_dims=(32, 32),
+                 n_experts=None, top_k=2, hierarchical=False, halo=0, hidden_dims=(32, 32),
                  hops=1, conv="sage",
                  gate_params=None, epochs=60, recluster_every=None, batch_size=256,
                  learning_rate=5e-3, weight_decay=0.0, expert_loss_coef=1.0,
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
                  collapse_threshold=0.1, device="cpu", num_threads=None, random_state=None,
-                 verbose=False, checkpoint_dir=None, checkpoint_every=10):
+                 verbose=False, checkpoint_dir=None, checkpoint_every=10, halo_decay=0.5,
+                 pair_experts=True):
         self.embedder = embedder
         self.clustering = clustering
         self.expert = expert
@@ -103,6 +107,8 @@ class BaseGraphMoE(BaseEstimator):
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
+        self.halo_decay = halo_decay
+        self.pair_experts = pair_experts
 
     # ------------------------------------------------------------------ inputs
     def _embed(self, X, fit):
@@ -127,6 +133,10 @@ class BaseGraphMoE(BaseEstimator):
         """MoEData of new inputs (no targets); kNN attachment for GNN experts."""
         Xs, G = self._embed(X, fit=False)
         prior = None if self.gate_.trainable else self.gate_.prior_proba(G, groups)
+        if self._contrasts:
+            dist, ind = self.clustering_.knn_.kneighbors(G)
+            prior = contrast_prior(prior, ind, self.contrast_owner_, self.contrast_loss_,
+                                   distances=dist)
         neighbors = None
         if self.expert == "gnn":
             neighbors = self.knn_.kneighbors(G)[1]
@@ -247,7 +257,15 @@ class BaseGraphMoE(BaseEstimator):
         weights = None
         if self._uses_hierarchy:
             membership = self._membership[:, self.cluster_of_expert_]
-            weights = _setup.halo_weights(membership, self.clustering_.graph_, self.halo)
+            weights = _setup.halo_weights(membership, self.clustering_.graph_, self.halo,
+                                          self.halo_decay)
+        if self._contrasts:
+            # a split training point trains only the expert of its own cluster; the votes
+            # (losses) that route new points are set once the experts are trained
+            self.contrast_owner_ = np.asarray(prior).argmax(axis=1)
+            self.contrast_loss_ = -np.asarray(prior, dtype=np.float32)
+            itself = np.arange(len(prior))[:, None]
+            prior = contrast_prior(prior, itself, self.contrast_owner_, self.contrast_loss_)
         self._train_data = self._train_data._replace(
             prior=_tensor(prior, device=self.device),
             expert_weights=_tensor(weights, device=self.device))
@@ -284,6 +302,21 @@ class BaseGraphMoE(BaseEstimator):
                              self.history_, done)
             if done < self.epochs and self.recluster_every:
                 recluster(self, probs.argmax(axis=1), rng, done)
+        self._fit_contrasts()
+
+    @property
+    def _contrasts(self):
+        """Whether split memberships are settled by pair contrasts (fixed graph routers)."""
+        return (bool(self.pair_experts) and self.clustering_ is not None
+                and not self.gate_.trainable and self.gate in _setup.GRAPH_GATES)
+
+    def _fit_contrasts(self):
+        """Each training point's loss under every expert: the votes of pair contrasts."""
+        if not self._contrasts or self.expert != "mlp":
+            return  # GNN experts keep the membership votes set before training
+        data = self._train_data
+        self.contrast_loss_ = expert_losses(self.module_, data.x, data.target,
+                                            self._task).astype(np.float32)
 
     def _context(self):
         if self.expert != "gnn":
