@@ -7,9 +7,8 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from ..nn import gates as G
-from ..nn.experts import make_expert
 
-__all__ = ["make_embedder", "make_clustering", "make_gate", "make_experts", "halo_weights",
+__all__ = ["make_embedder", "make_clustering", "make_gate", "halo_weights",
            "hop_distances", "GRAPH_GATES", "check_device"]
 
 #: gates that are initialised from a connectivity clustering
@@ -74,11 +73,6 @@ def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarch
         return G.SoftmaxGate(in_features, n_experts, **params)
     cls = {"kmeans": G.KMeansGate, "gmm": G.GMMGate, "dfcp": G.DFCPGate}[gate]
     return cls(n_experts, **params)
-
-
-def make_experts(kind, n_experts, in_features, out_features, expert_params):
-    return [make_expert(kind, in_features, out_features, **dict(expert_params or {}))
-            for _ in range(int(n_experts))]
 
 
 def hop_distances(graph, first, n_experts, max_hops):

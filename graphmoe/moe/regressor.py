@@ -96,6 +96,20 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
         Epochs between checkpoints.
     halo_decay : float in [0, 1], default=0.5
         Weight ratio of one more hop in the halo (see ``halo``).
+    expert_params : dict or callable, optional
+        The expert factory. A dict adds keyword arguments of the expert class
+        (``MLPExpert`` or ``GNNExpert``), e.g. ``{"skip": False, "hidden_dims":
+        (64, 8, 64)}`` for bottleneck experts that cannot copy their input; a
+        callable ``expert_params(in_features, out_features)`` returns each
+        expert (a ``torch.nn.Module`` called as ``expert(x)``). Regression
+        experts with a skip path start as their least-squares affine fit.
+        A model with a callable cannot be saved with :func:`graphmoe.save`.
+    parent_experts : bool, default=False
+        Hierarchical experts (MLP only, graph gates): experts whose clusters
+        are siblings in the cluster tree share a parent expert, and each is
+        ``parent(x) + child(x)`` (:class:`~graphmoe.nn.experts.ResidualExpert`):
+        the parent learns what siblings share from all their points, the
+        child how its own cluster differs.
     pair_experts : bool, default=True
         With the graph gate: a point whose membership is split between two
         experts goes to one of them, chosen by a contrast of the pair (its
