@@ -65,6 +65,9 @@ def regression_methods():
     """name -> GraphMoERegressor arguments (``n_experts`` and sizes are added per task)."""
     return {
         "graphmoe": {"gate": "graph"},
+        # the same without pair contrasts: split memberships blend two experts
+        "graphmoe-blend": {"gate": "graph", "pair_experts": False},
+        "graphmoe-parents": {"gate": "graph", "parent_experts": True},
         "graphmoe-gnn": {"gate": "graph", "expert": "gnn"},
         "graphmoe-hme": {"gate": "graph", "hierarchical": True},
         "graphmoe-dmvae": {"gate": "dmvae"},
@@ -82,6 +85,7 @@ def classification_methods():
     """name -> GraphMoEClassifier arguments for the classification tasks."""
     return {
         "graphmoe": {"gate": "graph"},
+        "graphmoe-parents": {"gate": "graph", "parent_experts": True},
         "graphmoe-gnn": {"gate": "graph", "expert": "gnn"},
         "softmax": {"gate": "softmax"},
         "labels": {"gate": "labels"},

@@ -123,7 +123,8 @@ def _purity(top1, y):
     return float(table.max(axis=1).sum() / len(y))
 
 
-def _fit_one(gate, n_experts, X, y, Xt, yt, settings, seed):
+def _fit_one(gate, n_experts, X, y, Xt, yt, settings, seed, model_params=None):
+    """One mixture and its metrics; ``model_params`` overrides GraphMoERegressor arguments."""
     from sklearn.decomposition import PCA
 
     groups = groups_t = None
@@ -143,7 +144,7 @@ def _fit_one(gate, n_experts, X, y, Xt, yt, settings, seed):
         expert_params={"skip": False, "hidden_dims": settings["hidden_dims"]},
         epochs=settings["epochs"],
         batch_size=settings["batch_size"], learning_rate=2e-3, load_balance_loss_coef=0.0,
-        num_threads=1, random_state=seed, **params)
+        num_threads=1, random_state=seed, **{**params, **(model_params or {})})
     start = time.perf_counter()
     model.fit(X, X, groups=groups)
     fit_s = time.perf_counter() - start
