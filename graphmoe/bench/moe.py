@@ -32,7 +32,7 @@ FULL = {
     "interleaved": {"n_per_arm": 1000, "n_test_per_arm": 400, "epochs": 30, "batch_size": 256,
                     "gate_params": {"distill_epochs": 40}},
     "digits": {"epochs": 40, "batch_size": 128},
-    "fashion": {"n_train": 6000, "n_test": 2000, "epochs": 15, "batch_size": 256},
+    "fashion": {"n_train": 10000, "n_test": 2000, "epochs": 15, "batch_size": 256},
     "fashion-semi": {"n_train": 6000, "n_test": 2000, "epochs": 15, "batch_size": 256,
                      "label_fractions": (0.01, 0.05, 0.1)},
 }
