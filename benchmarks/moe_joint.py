@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from graphmoe.bench import moe, moe_recon
+from graphmoe.bench.report import markdown_table
 from graphmoe.moe import _setup
 
 VARIANTS = {"graph (fixed)": ("graph", False, {}),
@@ -105,8 +106,9 @@ def main():
     table = results.groupby(["variant", "task"], sort=False)["score"].agg(["mean", "std"])
     cells = table.apply(lambda r: f"{r['mean']:.3g} ± {0 if np.isnan(r['std']) else r['std']:.2g}",
                         axis=1).unstack("task")
-    (out / "results.md").write_text(cells.to_markdown() + "\n")
-    print(cells.to_markdown())
+    text = markdown_table(cells[[t for t in args.tasks if t in cells.columns]])
+    (out / "results.md").write_text(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":
