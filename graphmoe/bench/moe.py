@@ -32,7 +32,7 @@ FULL = {
     "interleaved": {"n_per_arm": 1000, "n_test_per_arm": 400, "epochs": 30, "batch_size": 256,
                     "gate_params": {"distill_epochs": 40}},
     "digits": {"epochs": 40, "batch_size": 128},
-    "fashion": {"n_train": 6000, "n_test": 2000, "epochs": 15, "batch_size": 256},
+    "fashion": {"n_train": 10000, "n_test": 2000, "epochs": 15, "batch_size": 256},
     "fashion-semi": {"n_train": 6000, "n_test": 2000, "epochs": 15, "batch_size": 256,
                      "label_fractions": (0.01, 0.05, 0.1)},
 }
@@ -65,6 +65,9 @@ def regression_methods():
     """name -> GraphMoERegressor arguments (``n_experts`` and sizes are added per task)."""
     return {
         "graphmoe": {"gate": "graph"},
+        # the same without pair contrasts: split memberships blend two experts
+        "graphmoe-blend": {"gate": "graph", "pair_experts": False},
+        "graphmoe-parents": {"gate": "graph", "parent_experts": True},
         "graphmoe-gnn": {"gate": "graph", "expert": "gnn"},
         "graphmoe-hme": {"gate": "graph", "hierarchical": True},
         "graphmoe-dmvae": {"gate": "dmvae"},
@@ -82,6 +85,7 @@ def classification_methods():
     """name -> GraphMoEClassifier arguments for the classification tasks."""
     return {
         "graphmoe": {"gate": "graph"},
+        "graphmoe-parents": {"gate": "graph", "parent_experts": True},
         "graphmoe-gnn": {"gate": "graph", "expert": "gnn"},
         "softmax": {"gate": "softmax"},
         "labels": {"gate": "labels"},

@@ -32,10 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
-from torch import nn
 
 from ..moe import GraphMoERegressor
-from ..nn.experts import MLPExpert
 from .report import markdown_table
 
 __all__ = ["run_recon_benchmark", "LabelGroups", "FULL", "QUICK"]
@@ -47,34 +45,6 @@ QUICK = {"n_train": 600, "n_test": 200, "epochs": 15, "batch_size": 128, "pca": 
          "hidden_dims": (64, 8, 64), "distill_epochs": 20}
 COLUMNS = ["gate", "n_experts", "seed", "mse", "mse_mean_image", "separability",
            "separability_balanced", "chance", "purity", "experts_used", "fit_s"]
-
-
-class _BottleneckExpert(nn.Module):
-    """An MLP expert through a narrow layer and without the skip path.
-
-    The package's MLP experts start as their least-squares affine fit on the
-    skip path; for ``X -> X`` that fit is the identity and the reconstruction
-    would be perfect and meaningless. This wrapper has no ``init_linear``, so
-    the mixture keeps its random start (see ``init_experts_linear``).
-    """
-
-    def __init__(self, n_features, hidden_dims):
-        super().__init__()
-        self.net = MLPExpert(n_features, n_features, hidden_dims, skip=False)
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class _ReconstructionMoE(GraphMoERegressor):
-    """GraphMoERegressor whose experts are swapped for bottleneck experts before training."""
-
-    def _train_loop(self, rng):
-        d = self.train_x_shape_[1]
-        self.module_.experts = nn.ModuleList(
-            _BottleneckExpert(d, tuple(self.hidden_dims)) for _ in range(self.module_.n_experts)
-        ).to(self.device)
-        super()._train_loop(rng)
 
 
 class LabelGroups:
@@ -153,7 +123,8 @@ def _purity(top1, y):
     return float(table.max(axis=1).sum() / len(y))
 
 
-def _fit_one(gate, n_experts, X, y, Xt, yt, settings, seed):
+def _fit_one(gate, n_experts, X, y, Xt, yt, settings, seed, model_params=None):
+    """One mixture and its metrics; ``model_params`` overrides GraphMoERegressor arguments."""
     from sklearn.decomposition import PCA
 
     groups = groups_t = None
@@ -166,11 +137,14 @@ def _fit_one(gate, n_experts, X, y, Xt, yt, settings, seed):
         params["gate_params"] = {"distill_epochs": settings["distill_epochs"]}
     # graph and gate work on PCA scores: Euclidean kNN on 784 standardised pixels
     # mostly measures the noise of near-constant border pixels
-    model = _ReconstructionMoE(
+    # bottleneck experts without the skip path: for X -> X an affine skip would be the
+    # identity, a perfect and meaningless reconstruction
+    model = GraphMoERegressor(
         embedder=PCA(settings["pca"], random_state=seed), top_k=1,
-        hidden_dims=settings["hidden_dims"], epochs=settings["epochs"],
+        expert_params={"skip": False, "hidden_dims": settings["hidden_dims"]},
+        epochs=settings["epochs"],
         batch_size=settings["batch_size"], learning_rate=2e-3, load_balance_loss_coef=0.0,
-        num_threads=1, random_state=seed, **params)
+        num_threads=1, random_state=seed, **{**params, **(model_params or {})})
     start = time.perf_counter()
     model.fit(X, X, groups=groups)
     fit_s = time.perf_counter() - start

@@ -7,10 +7,9 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from ..nn import gates as G
-from ..nn.experts import make_expert
 
-__all__ = ["make_embedder", "make_clustering", "make_gate", "make_experts", "halo_weights",
-           "GRAPH_GATES", "check_device"]
+__all__ = ["make_embedder", "make_clustering", "make_gate", "halo_weights",
+           "hop_distances", "GRAPH_GATES", "check_device"]
 
 #: gates that are initialised from a connectivity clustering
 GRAPH_GATES = ("graph", "dmvae")
@@ -59,33 +58,46 @@ def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarch
                        **dict(gate_params or {}))
 
 
-def make_experts(kind, n_experts, in_features, out_features, expert_params):
-    return [make_expert(kind, in_features, out_features, **dict(expert_params or {}))
-            for _ in range(int(n_experts))]
+def hop_distances(graph, first, n_experts, max_hops):
+    """Graph hops ``(n, E)`` from each point to expert ``e``'s members (``first == e``).
 
-
-def halo_weights(prior, graph, halo):
-    """Per-expert training weights ``(n, E)``: members plus ``halo`` hops, by soft membership.
-
-    A point's members-of weight is 1 for the expert it is routed to first; a
-    point within ``halo`` graph hops of an expert's members gets that
-    expert's soft membership as weight (zero when the membership is hard).
+    ``max_hops + 1`` marks "farther than ``max_hops``"; the graph is made
+    symmetric, so a hop is an edge in either direction.
     """
-    prior = np.asarray(prior, dtype=float)
-    n, n_experts = prior.shape
-    first = prior.argmax(axis=1)
-    members = np.zeros_like(prior, dtype=bool)
-    members[np.arange(n), first] = True
-    reach = members.copy()
-    if halo and graph is not None:
+    n = len(first)
+    dist = np.full((n, n_experts), max_hops + 1, dtype=np.int64)
+    reach = np.zeros((n, n_experts), dtype=bool)
+    reach[np.arange(n), first] = True
+    dist[reach] = 0
+    if max_hops and graph is not None:
         adjacency = (sp.csr_matrix(graph) != 0).astype(np.float64)
         adjacency = adjacency.maximum(adjacency.T)
-        frontier = members.astype(np.float64)
-        for _ in range(int(halo)):
+        frontier = reach.astype(np.float64)
+        for hop in range(1, int(max_hops) + 1):
             frontier = (adjacency @ frontier) > 0
+            new = frontier & ~reach
+            dist[new] = hop
             reach |= frontier
             frontier = frontier.astype(np.float64)
-    return np.where(members, 1.0, np.where(reach, prior, 0.0))
+    return dist
+
+
+def halo_weights(prior, graph, halo, decay=0.5):
+    """Per-expert training weights ``(n, E)``: members plus ``halo`` hops, decaying with the hop.
+
+    A point's weight is 1 for the expert it is routed to first (its members);
+    a point ``d`` hops (``1 <= d <= halo``) from an expert's members gets
+    ``max(soft membership, decay ** d)``, so the halo widens each expert's
+    training set with neighbours that count less the farther they are;
+    beyond ``halo`` hops the weight is 0.
+    """
+    prior = np.asarray(prior, dtype=float)
+    if not 0.0 <= decay <= 1.0:
+        raise ValueError(f"halo_decay must be in [0, 1], got {decay!r}.")
+    first = prior.argmax(axis=1)
+    dist = hop_distances(graph, first, prior.shape[1], int(halo or 0))
+    halo_w = np.where(dist <= (halo or 0), np.maximum(prior, float(decay) ** dist), 0.0)
+    return np.where(dist == 0, 1.0, halo_w)
 
 
 def check_device(device):

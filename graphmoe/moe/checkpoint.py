@@ -23,7 +23,6 @@ from sklearn.base import clone
 
 from .. import _checkpoint as ckpt
 from ..nn.gates import cluster_proba
-from . import _setup
 from .module import GraphMoE
 
 __all__ = ["training_state", "restore_training_state", "restore_random_state", "checkpointer",
@@ -68,8 +67,7 @@ def restore_training_state(est, state):
     if hasattr(gate, "distill_epochs"):
         gate.distill_epochs = int(state["gate_distill_epochs"])
     gate.train_prior_ = _numpy_or_none(state["gate_train_prior"])
-    experts = _setup.make_experts(est.expert, n_experts, est.train_x_shape_[1],
-                                  est._n_outputs, est._expert_params())
+    experts = est._make_experts(n_experts)
     est.module_ = GraphMoE(experts, gate, top_k=est.top_k, task=est._task).to(est.device)
     est.module_.load_state_dict(state["model"])
     est.history_ = list(state["history"])

@@ -21,7 +21,9 @@ __all__ = ["GraphMoEClassifier"]
 class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
     """Mixture-of-experts classification whose experts are the clusters of a kNN graph.
 
-    Parameters are those of :class:`GraphMoERegressor`, plus:
+    Parameters are those of :class:`GraphMoERegressor` (with other defaults for
+    ``halo=1`` and ``pair_experts=False``: neighbours' labels help a class
+    expert, and blending class probabilities near a border is sound), plus:
 
     pseudo_label_threshold : float, default=0.9
         Semi-supervised mode: rows with ``y == unlabeled`` are unlabelled. The known
@@ -55,7 +57,8 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
                  collapse_threshold=0.1, device="cpu", num_threads=None, random_state=None,
                  verbose=False, pseudo_label_threshold=0.9, unlabeled=-1, checkpoint_dir=None,
-                 checkpoint_every=10):
+                 checkpoint_every=10, halo_decay=0.5, pair_experts=False, expert_params=None,
+                 parent_experts=False):
         super().__init__(
             embedder=embedder, clustering=clustering, expert=expert, gate=gate,
             n_experts=n_experts, top_k=top_k, hierarchical=hierarchical, halo=halo,
@@ -66,7 +69,8 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
             entropy_loss_coef=entropy_loss_coef, gate_loss_coef=gate_loss_coef,
             collapse_threshold=collapse_threshold, device=device, num_threads=num_threads,
             random_state=random_state, verbose=verbose, checkpoint_dir=checkpoint_dir,
-            checkpoint_every=checkpoint_every)
+            checkpoint_every=checkpoint_every, halo_decay=halo_decay, pair_experts=pair_experts,
+            expert_params=expert_params, parent_experts=parent_experts)
         self.pseudo_label_threshold = pseudo_label_threshold
         self.unlabeled = unlabeled
 

@@ -6,7 +6,6 @@ import copy
 import torch
 from sklearn.base import clone
 
-from ..nn.experts import make_expert
 from ..nn.gates import cluster_proba
 from .matching import match_experts
 from .module import GraphMoE
@@ -36,8 +35,7 @@ def recluster(est, expert_of_point, rng, epoch):
     experts = [est.module_.experts[k] for k in match.kept]
     for donor in match.spawned_from:
         experts.append(copy.deepcopy(est.module_.experts[donor]) if donor >= 0 else
-                       make_expert(est.expert, est.train_x_shape_[1], est._n_outputs,
-                                   **est._expert_params()))
+                       est._new_expert())
     est.clustering_ = clustering
     est._membership = cluster_proba(clustering)
     est.cluster_of_expert_ = match.cluster_of_expert

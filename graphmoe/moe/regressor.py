@@ -55,9 +55,13 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
         With ``gate="graph"``: replace the flat graph routing by a learned
         softmax at every internal node of the cluster tree (a hierarchical
         mixture of experts, coarse to fine), distilled from the graph routing.
-    halo : int, default=1
-        Graph hops around an expert's members it also trains on, weighted by
-        their soft membership.
+    halo : int, default=0
+        Graph hops around an expert's members it also trains on: a point
+        ``d`` hops away weighs ``max(soft membership, halo_decay ** d)`` in
+        the expert's own loss. 0 (members only) by default for regression:
+        when every cluster has its own target map, a neighbour's points pull
+        an expert off its map (interleaved spirals: halo 1 raises the test
+        MSE from 3e-8 to 3e-4); the classifier's default is 1.
     hidden_dims : tuple of int, default=(32, 32)
         MLP expert widths (GNN experts use the first as their width).
     hops, conv : GNN expert radius and layer ("sage", "gcn", "gat").
@@ -90,6 +94,29 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
         Resume with ``fit(X, y, resume=checkpoint_dir)``.
     checkpoint_every : int, default=10
         Epochs between checkpoints.
+    halo_decay : float in [0, 1], default=0.5
+        Weight ratio of one more hop in the halo (see ``halo``).
+    expert_params : dict or callable, optional
+        The expert factory. A dict adds keyword arguments of the expert class
+        (``MLPExpert`` or ``GNNExpert``), e.g. ``{"skip": False, "hidden_dims":
+        (64, 8, 64)}`` for bottleneck experts that cannot copy their input; a
+        callable ``expert_params(in_features, out_features)`` returns each
+        expert (a ``torch.nn.Module`` called as ``expert(x)``). Regression
+        experts with a skip path start as their least-squares affine fit.
+        A model with a callable cannot be saved with :func:`graphmoe.save`.
+    parent_experts : bool, default=False
+        Hierarchical experts (MLP only, graph gates): experts whose clusters
+        are siblings in the cluster tree share a parent expert, and each is
+        ``parent(x) + child(x)`` (:class:`~graphmoe.nn.experts.ResidualExpert`):
+        the parent learns what siblings share from all their points, the
+        child how its own cluster differs.
+    pair_experts : bool, default=True
+        With the graph gate: a point whose membership is split between two
+        experts goes to one of them, chosen by a contrast of the pair (its
+        training neighbours in either cluster vote for the expert that fits
+        them better), instead of a blend of both. Blending two experts that
+        disagree is wrong for both: on interleaved spirals this takes the
+        test MSE from 3,000x to below 1x that of oracle routing.
 
     Attributes
     ----------

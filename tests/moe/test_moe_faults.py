@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from graphmoe import GraphMoEClassifier, GraphMoERegressor, datasets
 from graphmoe.embed import AutoEncoder
-from graphmoe.moe import _base
+from graphmoe.moe import _base, _fitting
 from graphmoe.moe.training import MoEData, train_epochs
 from graphmoe.nn.gates import DMVAEGate
 
@@ -63,7 +63,7 @@ def test_train_epochs_restores_last_good_weights_on_divergence(spirals):
 def test_interrupted_fit_leaves_estimator_unfitted(spirals, monkeypatch, where):
     X, y, _ = spirals
     params = dict(gate="dmvae", epochs=4, random_state=0, gate_params=FAST_DMVAE)
-    target = {"after a block of epochs": (_base, "reseed_collapsed"),
+    target = {"after a block of epochs": (_fitting, "reseed_collapsed"),
               "gate distillation": (DMVAEGate, "init_priors"),
               "clustering": (_base._setup, "make_clustering")}[where]
     calls = []

@@ -1,8 +1,9 @@
 """Expert networks: an MLP and a GNN that aggregates over the kNN graph."""
 from .gnn import GNNExpert, NeighborhoodContext
 from .mlp import MLPExpert
+from .residual import ResidualExpert
 
-__all__ = ["MLPExpert", "GNNExpert", "NeighborhoodContext", "make_expert"]
+__all__ = ["MLPExpert", "GNNExpert", "NeighborhoodContext", "ResidualExpert", "make_expert"]
 
 
 def make_expert(kind, in_features, out_features, **kwargs):

@@ -1,0 +1,105 @@
+"""Building a GraphMoE fit's parts: the connectivity clustering, the gate and the experts."""
+from __future__ import annotations
+
+import numpy as np
+from torch import nn
+
+from ..nn.experts import ResidualExpert, make_expert
+from ..nn.gates import cluster_proba
+from ..nn.gates.hierarchical import expert_tree
+from . import _setup
+
+__all__ = ["BuildMixin", "parent_groups"]
+
+
+def parent_groups(hierarchy, leaf_nodes):
+    """Parent group of each expert: experts under the same lowest split of the tree share one.
+
+    Returns ``(n_experts,)`` int, ``-1`` for an expert alone under its parent
+    (then it gets no parent expert).
+    """
+    internal, routes = expert_tree(hierarchy, leaf_nodes)
+    group = np.array([route[-1][0] if route else -1 for route in routes], dtype=np.int64)
+    counts = np.bincount(group[group >= 0], minlength=len(internal))
+    group[(group >= 0) & (counts[np.maximum(group, 0)] < 2)] = -1
+    return group
+
+
+class BuildMixin:
+    """Fits the clustering and the gate, and makes the experts (flat or parent + child)."""
+
+    def _fit_graph(self, G):
+        """Fit the connectivity clustering (graph gates) or a plain kNN graph (GNN experts)."""
+        self.clustering_ = None
+        self.knn_ = None
+        if self.gate in _setup.GRAPH_GATES:
+            self.clustering_ = _setup.make_clustering(self.clustering, self.n_experts,
+                                                      G.shape[0], self.random_state).fit(G)
+            self.knn_ = self.clustering_.knn_
+            self.history_.append({"epoch": 0, "event": "cluster",
+                                  "n_clusters": int(self.clustering_.n_clusters_)})
+        elif self.expert == "gnn":
+            from ..graph import KNNGraph
+
+            self.knn_ = KNNGraph(n_neighbors=min(15, G.shape[0] - 1),
+                                 random_state=self.random_state).fit(G)
+
+    def _build_gate(self, G, groups, rng):
+        n_experts = self.n_experts
+        if self.clustering_ is not None:
+            n_experts = max(1, int(self.clustering_.n_clusters_))
+        self.gate_ = _setup.make_gate(self.gate, in_features=G.shape[1], n_experts=n_experts,
+                                      clustering=self.clustering_, gate_params=self.gate_params,
+                                      hierarchical=self.hierarchical)
+        membership = None if self.clustering_ is None else cluster_proba(self.clustering_)
+        distill_epochs = getattr(self.gate_, "distill_epochs", None)
+        if self._resume is not None and distill_epochs is not None:
+            self.gate_.distill_epochs = 0  # the checkpoint holds the distilled gate
+        self.gate_.fit(G, membership=membership, groups=groups,
+                       random_state=int(rng.randint(2**31 - 1)))
+        if distill_epochs is not None:
+            self.gate_.distill_epochs = distill_epochs
+        self.cluster_of_expert_ = getattr(self.gate_, "cluster_of_expert_",
+                                          None if self.clustering_ is None
+                                          else np.arange(self.gate_.n_experts))
+        self._membership = membership
+
+    def _expert_kwargs(self):
+        """Keyword arguments of the named expert class: the estimator's, then ``expert_params``."""
+        if self.expert == "mlp":
+            kwargs = {"hidden_dims": tuple(self.hidden_dims)}
+        else:
+            kwargs = {"hidden_dim": int(tuple(self.hidden_dims)[0]), "hops": self.hops,
+                      "conv": self.conv}
+        return {**kwargs, **(self.expert_params if isinstance(self.expert_params, dict) else {})}
+
+    def _new_expert(self):
+        """One expert: ``expert_params(in_features, out_features)`` when it is a callable."""
+        d_in, d_out = self.train_x_shape_[1], self._n_outputs
+        if callable(self.expert_params):
+            expert = self.expert_params(d_in, d_out)
+            if not isinstance(expert, nn.Module):
+                raise TypeError(f"expert_params must return a torch.nn.Module, got "
+                                f"{type(expert).__name__}.")
+            return expert
+        return make_expert(self.expert, d_in, d_out, **self._expert_kwargs())
+
+    def _make_experts(self, n_experts):
+        """``n_experts`` experts; with ``parent_experts`` siblings share a parent expert."""
+        experts = [self._new_expert() for _ in range(int(n_experts))]
+        leaves = self._expert_leaves(n_experts) if self.parent_experts else None
+        if leaves is None:
+            return experts
+        group = parent_groups(self.clustering_.hierarchy_, leaves)
+        parents = {g: self._new_expert() for g in np.unique(group[group >= 0])}
+        return [ResidualExpert(parents[g], e) if g >= 0 else e for e, g in zip(experts, group)]
+
+    def _expert_leaves(self, n_experts):
+        """Tree node of each expert, or None when the experts do not map onto the tree."""
+        if (self.clustering_ is None or self.clustering_.n_clusters_ < 1
+                or self.cluster_of_expert_ is None):
+            return None
+        nodes = np.asarray(self.clustering_.hierarchy_.cluster_nodes)
+        if len(self.cluster_of_expert_) != n_experts or len(nodes) == 0:
+            return None
+        return nodes[self.cluster_of_expert_]
