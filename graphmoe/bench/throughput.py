@@ -247,3 +247,37 @@ def run_latency(gates=("graph", "dmvae"), batch_sizes=(1, 256, 65_536), *, n_exp
     finally:
         torch.set_num_threads(previous)
     return pd.DataFrame(rows)
+
+
+def run_throughput_benchmark(out, *, datasets=DATASETS, gates=GATES, n_experts=10, epochs=2,
+                             rounds=5, latency=True, gnn=False, quick=False, verbose=True):
+    """``graphmoe bench throughput``: the tables above, written to ``out`` as CSV and Markdown.
+
+    ``quick`` shrinks everything to a smoke run (digits only, one round,
+    batches up to 256, a 5,000-node GNN graph).
+    """
+    from pathlib import Path
+
+    from .report import markdown_table
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if quick:
+        datasets, epochs, rounds = ("digits",), 1, 1
+    tables = {"throughput": run_throughput(datasets, gates, n_experts=n_experts, epochs=epochs,
+                                           rounds=rounds, verbose=verbose)}
+    if latency:
+        tables["latency"] = run_latency(
+            batch_sizes=(1, 256) if quick else (1, 256, 65_536), n_experts=n_experts,
+            n_train=2_000 if quick else 10_000, verbose=verbose)
+    if gnn:
+        from .gnn_scale import run_gnn_scale
+
+        tables["gnn_scale"] = run_gnn_scale(sizes=(5_000,) if quick else
+                                            (10_000, 20_000, 40_000, 70_000),
+                                            epochs=1, batch_size=256, num_neighbors=(10, 5),
+                                            full_graph_epochs=3, verbose=verbose)
+    for name, table in tables.items():
+        table.to_csv(out / f"{name}.csv", index=False)
+        (out / f"{name}.md").write_text(markdown_table(table, index=False) + "\n")
+    return tables
