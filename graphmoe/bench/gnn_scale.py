@@ -11,27 +11,23 @@ features) over their 15-NN graph, trained three ways on the same data:
 * ``sampled``: the same mini-batches with NeighborLoader-style sampling of
   ``num_neighbors`` neighbours per hop (memory bounded by the batch).
 
-Each run is a fresh process, so its peak resident memory (``ru_maxrss``)
-counts that run only; the training's own share is the peak minus the
-resident memory just before the first step.
+Memory is the peak of live tensor memory during training steps, from
+``torch.profiler``'s allocation records (``profile_memory=True``): exact for
+tensors, blind to the interpreter's and the allocator's own overhead, and
+free of the noise of a process's resident size.
 """
 from __future__ import annotations
 
-import json
-import os
-import resource
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
-__all__ = ["MODES", "run_gnn_scale"]
+__all__ = ["MODES", "run_gnn_scale", "peak_tensor_mib"]
 
 MODES = ("full-graph", "full-neighbourhood", "sampled")
+_COEFS = dict.fromkeys(("expert", "load_balance", "entropy", "gate"), 0.0)
 
 
 def _features(n, random_state):
@@ -48,11 +44,6 @@ def _features(n, random_state):
     return Z, y, knn
 
 
-def _rss_mib():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
 def _model(mode, n_classes, hops, num_neighbors):
     from ..moe import GraphMoE
     from ..nn.experts import GNNExpert
@@ -63,91 +54,84 @@ def _model(mode, n_classes, hops, num_neighbors):
     return GraphMoE([expert], Gate(1), top_k=1, task="classification")
 
 
-def _child(path, mode, hops, epochs, batch_size, num_neighbors, test_fraction, random_state,
-           full_graph_epochs):
-    """One training run on the saved graph ``path``: accuracy, seconds, memory (MiB)."""
-    import torch
+def peak_tensor_mib(fn):
+    """Run ``fn()``; the peak of live CPU tensor memory it allocated, in MiB."""
+    from torch.profiler import ProfilerActivity, profile
 
-    from ..moe.training import MoEData, predict_batches, train_epochs
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted(prof.events(), key=lambda e: e.time_range.start)
+    live = np.cumsum([0] + [e.self_cpu_memory_usage for e in events])
+    return float(live.max()) / 2**20
+
+
+def _train(model, data, ctx, epochs, batch_size, rng):
+    from ..moe.training import train_epochs
+
+    train_epochs(model, data, context=ctx, epochs=epochs, batch_size=batch_size,
+                 learning_rate=1e-2, coefs=_COEFS, rng=rng, history=[])
+
+
+def _one_run(Z, y, indices, mode, *, hops, epochs, batch_size, num_neighbors, test_fraction,
+             measure_steps, random_state):
+    """Peak memory of ``measure_steps`` steps, then (``epochs > 0``) training and accuracy."""
+    from ..moe.training import MoEData, predict_batches
     from ..nn.experts import NeighborhoodContext
 
-    torch.manual_seed(random_state)
-    torch.set_num_threads(1)
-    saved = np.load(path)
-    Z, y, n = saved["Z"], saved["y"], len(saved["y"])
     rng = np.random.RandomState(random_state)
-    # transductive split: test nodes stay in the graph, their labels unseen
-    test = rng.rand(len(y)) < test_fraction
-    target = torch.as_tensor(y)
-    x, ids = torch.as_tensor(Z), torch.as_tensor(saved["indices"])
+    test = rng.rand(len(y)) < test_fraction  # transductive: test nodes stay in the graph
+    x, ids = torch.as_tensor(Z), torch.as_tensor(indices)
     ctx = NeighborhoodContext(x, ids)
-    model = _model(mode, int(y.max()) + 1, hops, num_neighbors)
-    train_rows = torch.as_tensor(np.flatnonzero(~test))
-    data = MoEData(x, x, target, torch.ones(len(x), 1), ids).rows(train_rows)
-    coefs = dict.fromkeys(("expert", "load_balance", "entropy", "gate"), 0.0)
-    # one step on 8 rows first: lazy imports and allocations are not the training's memory
-    train_epochs(_model(mode, int(y.max()) + 1, hops, num_neighbors), data.rows(slice(0, 8)),
-                 context=ctx, epochs=1, batch_size=8, learning_rate=1e-2, coefs=coefs,
-                 rng=np.random.RandomState(0), history=[])
-    before = _rss_mib()
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    data = MoEData(x, x, torch.as_tensor(y), torch.ones(len(x), 1), ids)
+    train = data.rows(torch.as_tensor(np.flatnonzero(~test)))
+    n_classes = int(y.max()) + 1
+    full = mode == "full-graph"
+    # memory: the first steps (every mini-batch step holds about as much as any other)
+    probe = train if full else train.rows(slice(0, measure_steps * batch_size))
+    peak = peak_tensor_mib(lambda: _train(_model(mode, n_classes, hops, num_neighbors), probe,
+                                          ctx, 1, len(probe.x) if full else batch_size, rng))
+    row = {"mode": mode, "n": len(y), "peak_tensor_mib": peak}
+    if not epochs:
+        return row
+    model = _model(mode, n_classes, hops, num_neighbors)
+    steps = epochs * -(-len(train.x) // batch_size)  # full-graph: as many steps as the others
     start = time.perf_counter()
-    if mode == "full-graph":  # as many optimiser steps as the mini-batch modes take
-        epochs = full_graph_epochs or epochs * -(-len(train_rows) // batch_size)
-    train_epochs(model, data, context=ctx, epochs=epochs,
-                 batch_size=len(train_rows) if mode == "full-graph" else batch_size,
-                 learning_rate=1e-2, coefs=coefs, rng=rng, history=[])
+    _train(model, train, ctx, steps if full else epochs, len(train.x) if full else batch_size,
+           rng)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model.experts[0].max_nodes = 200_000  # exact inference in chunks, whatever the mode
-    test_rows = torch.as_tensor(np.flatnonzero(test))
-    proba = predict_batches(model, MoEData(x, x, None, torch.ones(len(x), 1), ids)
-                            .rows(test_rows), context=ctx)[0]
-    acc = float((proba.argmax(1) == y[test]).mean())
-    return {"mode": mode, "n": n, "accuracy": acc, "train_s": seconds,
-            "train_peak_mib": max(peak, peak_before) - before,
-            "peak_below_start": peak_before > peak}
+    proba = predict_batches(model, data.rows(torch.as_tensor(np.flatnonzero(test)))
+                            ._replace(target=None), context=ctx)[0]
+    return {**row, "accuracy": float((proba.argmax(1) == y[test]).mean()), "train_s": seconds}
 
 
 def run_gnn_scale(sizes=(10_000, 20_000, 40_000, 70_000), modes=MODES, *, hops=2, epochs=5,
-                  batch_size=512, num_neighbors=(10, 10), test_fraction=0.2, random_state=0,
-                  full_graph_epochs=None, timeout=1800, verbose=True):
-    """Each (mode, n) in a fresh process; a tidy DataFrame of accuracy, time and memory.
+                  batch_size=512, num_neighbors=(10, 10), test_fraction=0.2, measure_steps=3,
+                  train=True, random_state=0, verbose=True):
+    """A tidy DataFrame of peak memory (and accuracy, time) per mode and graph size.
 
     Every mode takes the same number of optimiser steps: ``epochs`` passes of
-    ``batch_size`` targets, and as many whole-graph steps for ``full-graph``
-    (or ``full_graph_epochs`` steps when set: enough for a memory peak).
+    ``batch_size`` targets, and as many whole-graph steps for ``full-graph``.
     Accuracy is on the held-out ``test_fraction`` of the nodes (transductive:
-    they stay in the graph, their labels unseen).
+    they stay in the graph, their labels unseen). ``train=False`` measures
+    memory only (accuracy and time are then left out).
     """
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in sizes:
-            # the graph is built here, so that no child's peak memory is the kNN search's
-            Z, y, knn = _features(n, random_state)
-            path = f"{tmp}/fashion_{n}.npz"
-            np.savez(path, Z=Z, y=y, indices=knn.indices_)
-            for mode in modes:
-                rows.append(_run_child(path, mode, n, [hops, epochs, batch_size,
-                                                       list(num_neighbors), test_fraction,
-                                                       random_state, full_graph_epochs],
-                                       timeout))
-                if verbose:
-                    print(rows[-1], flush=True)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(random_state)
+            for n in sizes:
+                Z, y, knn = _features(n, random_state)
+                for mode in modes:
+                    row = _one_run(Z, y, knn.indices_, mode, hops=hops,
+                                   epochs=epochs if train else 0, batch_size=batch_size,
+                                   num_neighbors=num_neighbors, test_fraction=test_fraction,
+                                   measure_steps=measure_steps, random_state=random_state)
+                    rows.append(row)
+                    if verbose:
+                        print(rows[-1], flush=True)
+    finally:
+        torch.set_num_threads(previous)
     return pd.DataFrame(rows)
-
-
-def _run_child(path, mode, n, args, timeout):
-    # the child imports the graphmoe this process runs, installed or not
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    proc = subprocess.run([sys.executable, "-m", __name__, json.dumps([path, mode, *args])],
-                          capture_output=True, text=True, timeout=timeout, env=env)
-    if proc.returncode != 0:
-        return {"mode": mode, "n": n, "error": proc.stderr.strip()[-300:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-if __name__ == "__main__":
-    print(json.dumps(_child(*json.loads(sys.argv[1]))))
