@@ -15,6 +15,10 @@ __all__ = ["GraphMoE", "MoEOutput", "DISPATCH"]
 #: expert weights), "loop" (one call per used expert), "auto" (grouped when possible)
 DISPATCH = ("auto", "grouped", "loop")
 
+#: "auto" loops when experts get more rows than this on average: the per-call overhead
+#: that grouping saves is then negligible, and the loop computes no padding rows
+LOOP_ABOVE_ROWS = 512
+
 
 class MoEOutput(NamedTuple):
     """Output of :class:`GraphMoE`.
@@ -52,10 +56,10 @@ class GraphMoE(nn.Module):
         For classification experts output logits and the mixture combines
         their softmax probabilities.
     dispatch : {"auto", "grouped", "loop"}, default="auto"
-        "grouped" packs the routed rows of all experts into one padded block
-        and runs the experts as one batched (vmapped) call over their stacked
-        weights (:mod:`graphmoe.moe.dispatch`); "loop" calls each used expert
-        on its rows. "auto" groups experts of one architecture and loops over
+        "grouped" packs the routed rows of all experts into tiles of one
+        expert each and runs every layer of all experts as one batched matmul
+        over their stacked weights (:mod:`graphmoe.moe.dispatch`); "loop"
+        calls each used expert on its rows. "auto" groups experts of one architecture and loops over
         graph (GNN) experts, which each need their own subgraph. Both give
         the same outputs and gradients.
 
@@ -129,6 +133,8 @@ class GraphMoE(nn.Module):
     def _dispatch(self, x, pairs, context, neighbors):
         """Outputs ``(P, out)`` of the experts on their pairs (probabilities if classifying)."""
         mode = self._grouped()
+        if self.dispatch == "auto" and pairs.tile_size > LOOP_ABOVE_ROWS:
+            mode = None
         if mode is not None:
             out = grouped_forward(self.experts, x, pairs, mode)
         else:  # graph experts need their own subgraph each: one call per used expert
