@@ -72,9 +72,22 @@ def _run_scale(args):
                         verbose=not args.quiet)
 
 
+def _run_throughput(args):
+    from .throughput import run_throughput_benchmark
+
+    tables = run_throughput_benchmark(
+        args.out, datasets=tuple(args.datasets), gates=tuple(args.gates),
+        n_experts=args.experts, epochs=args.epochs, rounds=args.rounds,
+        latency=not args.no_latency, gnn=args.gnn, quick=args.quick, verbose=not args.quiet)
+    for name, table in tables.items():
+        print(f"== {name}\n{table.round(3).to_string(index=False)}")
+
+
 def run_bench(args, usage_error=ValueError):
     """Run the benchmark ``args.what`` names; ``usage_error`` is raised for bad input."""
-    if args.what == "cluster":
+    if args.what == "throughput":
+        _run_throughput(args)
+    elif args.what == "cluster":
         _run_cluster(args, usage_error)
     elif args.what == "moe":
         _run_moe(args)
@@ -183,11 +196,32 @@ def _add_embed(what, positive_int, add_common):
     add_common(p, "runs/bench-embed")
 
 
+def _add_throughput(what, positive_int, add_common):
+    from .throughput import DATASETS, GATES
+
+    p = what.add_parser(
+        "throughput", help="MoE training samples/s vs softmax MoEs; route/predict latency",
+        description="Training samples/s of GraphMoE (graph, DMVAE and softmax gates) against "
+                    "a dense hand-rolled softmax MoE of equal size on digits and Fashion-MNIST "
+                    "10k; route/predict latency at batch 1, 256, 65536; --gnn: GNN-expert "
+                    "memory vs n, full-graph vs full-neighbourhood vs sampled.")
+    p.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    p.add_argument("--gates", nargs="+", choices=GATES, default=list(GATES))
+    p.add_argument("--experts", type=positive_int, default=10, metavar="E")
+    p.add_argument("--epochs", type=positive_int, default=2, metavar="N",
+                   help="epochs per timed round (default 2)")
+    p.add_argument("--rounds", type=positive_int, default=5, metavar="R",
+                   help="timed rounds; each method keeps its best (default 5)")
+    p.add_argument("--no-latency", action="store_true", help="skip the latency table")
+    p.add_argument("--gnn", action="store_true", help="also the GNN-expert memory table")
+    add_common(p, "runs/bench-throughput")
+
+
 def add_bench_parser(sub, parser_class, positive_int, add_common):
     """Add ``bench`` and its subcommands to the top-level subparsers ``sub``."""
-    bench = sub.add_parser("bench", help="benchmarks: cluster | scale | moe | embed",
+    bench = sub.add_parser("bench", help="benchmarks: cluster | scale | moe | embed | throughput",
                            description="Run a benchmark and write its table and plots.")
-    what = bench.add_subparsers(dest="what", metavar="{cluster,scale,moe,embed}", required=True,
-                                parser_class=parser_class)
-    for add in (_add_cluster, _add_scale, _add_moe, _add_embed):
+    what = bench.add_subparsers(dest="what", metavar="{cluster,scale,moe,embed,throughput}",
+                                required=True, parser_class=parser_class)
+    for add in (_add_cluster, _add_scale, _add_moe, _add_embed, _add_throughput):
         add(what, positive_int, add_common)

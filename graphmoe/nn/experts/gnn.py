@@ -9,6 +9,27 @@ __all__ = ["GNNExpert", "NeighborhoodContext"]
 _CONVS = ("sage", "gcn", "gat")
 
 
+def _fanouts(num_neighbors, hops):
+    """``num_neighbors`` as a tuple of one positive fanout per hop."""
+    values = [num_neighbors] * hops if isinstance(num_neighbors, int) else list(num_neighbors)
+    if len(values) != hops or any(int(f) < 1 for f in values):
+        raise ValueError(f"num_neighbors must be a positive int or {hops} positive ints "
+                         f"(one per hop), got {num_neighbors!r}.")
+    return tuple(int(f) for f in values)
+
+
+def _sample_columns(neighbors, fanout):
+    """``fanout`` of the ``k`` columns of each row of ``neighbors (m, k)``, without replacement.
+
+    On a kNN graph every node has ``k`` neighbours, so uniform sampling
+    without replacement is a random permutation per row, cut: no loop.
+    """
+    if fanout >= neighbors.shape[1]:
+        return neighbors
+    keys = torch.rand(neighbors.shape, device=neighbors.device)
+    return neighbors.gather(1, keys.argsort(dim=1)[:, :fanout])
+
+
 def _make_conv(kind, in_channels, out_channels):
     from torch_geometric.nn import GATConv, GCNConv, SAGEConv
 
@@ -37,6 +58,15 @@ class GNNExpert(nn.Module):
         Number of message-passing layers, i.e. the neighbourhood radius.
     conv : {"sage", "gcn", "gat"}, default="sage"
     skip : bool, default=True
+    num_neighbors : int or sequence of int, default=10
+        Neighbours sampled per node at each hop (one value for every hop, or
+        one per hop) when a training batch's neighbourhood is over
+        ``max_nodes``: torch-geometric ``NeighborLoader``'s scheme.
+    max_nodes : int or None, default=100_000
+        Node budget of one expert call. A training batch whose full
+        ``hops``-hop neighbourhood may hold more nodes samples neighbours
+        instead; inference stays exact and runs the targets in chunks that
+        fit. None: always the full neighbourhood (full-batch).
 
     Shapes
     ------
@@ -47,10 +77,15 @@ class GNNExpert(nn.Module):
 
     needs_graph = True
 
-    def __init__(self, in_features, out_features, hidden_dim=32, hops=1, conv="sage", skip=True):
+    def __init__(self, in_features, out_features, hidden_dim=32, hops=1, conv="sage", skip=True,
+                 num_neighbors=10, max_nodes=100_000):
         super().__init__()
         if int(hops) < 1:
             raise ValueError(f"hops must be >= 1, got {hops}.")
+        self.num_neighbors = _fanouts(num_neighbors, int(hops))
+        if max_nodes is not None and int(max_nodes) < 1:
+            raise ValueError(f"max_nodes must be None or >= 1, got {max_nodes}.")
+        self.max_nodes = None if max_nodes is None else int(max_nodes)
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.hidden_dim, self.hops, self.conv = int(hidden_dim), int(hops), conv
         widths = [self.in_features] + [self.hidden_dim] * self.hops
@@ -98,30 +133,54 @@ class NeighborhoodContext:
     the first nodes. Training nodes keep their own features, so a new point
     is aggregated exactly like a training point with the same neighbours.
 
+    With ``num_neighbors`` the neighbourhood is sampled as torch-geometric's
+    ``NeighborLoader`` does (a uniform sample of at most ``num_neighbors[h]``
+    neighbours per node at hop ``h``), so its size is bounded by the number
+    of targets times the fanouts, whatever the size of the graph. PyG's own
+    loader needs ``pyg-lib`` or ``torch-sparse`` for its sampler, which this
+    project does not install; on a kNN graph (fixed degree ``k``) sampling is
+    a per-row permutation, done here with torch ops.
+
     Parameters
     ----------
     train_features : Tensor (n_train, d)
     train_neighbors : LongTensor (n_train, k), neighbours excluding the point itself.
+
+    Attributes
+    ----------
+    n_sampled : int, calls of :meth:`subgraph` that sampled neighbours.
     """
 
     def __init__(self, train_features, train_neighbors):
         self.train_features = train_features
         self.train_neighbors = train_neighbors
+        self.n_sampled = 0
 
-    def subgraph(self, x_targets, target_neighbors, hops):
+    def size_bound(self, n_targets, k, hops):
+        """An upper bound on the nodes of the full ``hops``-hop neighbourhood of ``n_targets``."""
+        reach = sum(k ** h for h in range(1, hops + 1))
+        return n_targets + min(len(self.train_features), n_targets * reach)
+
+    def subgraph(self, x_targets, target_neighbors, hops, num_neighbors=None):
         """Return ``(x_sub, edge_index, n_targets)`` for targets with given neighbours.
 
-        ``x_targets (r, d)``, ``target_neighbors (r, k)`` indices into the training set.
+        ``x_targets (r, d)``, ``target_neighbors (r, k)`` indices into the
+        training set; ``num_neighbors`` (one fanout per hop) samples the
+        neighbourhood, None keeps all of it.
         """
-        r, k = target_neighbors.shape
+        pick = (lambda nb, h: nb) if num_neighbors is None else \
+            (lambda nb, h: _sample_columns(nb, num_neighbors[h]))
+        self.n_sampled += num_neighbors is not None
+        first = pick(target_neighbors, 0)
+        r, k = first.shape
         device = x_targets.device
-        src = [target_neighbors.reshape(-1)]  # training ids, mapped below
+        src = [first.reshape(-1)]  # training ids, mapped below
         dst = [torch.arange(r, device=device).repeat_interleave(k)]
         dst_is_train = [torch.zeros(r * k, dtype=torch.bool, device=device)]
-        reached = torch.unique(target_neighbors)
+        reached = torch.unique(first)
         frontier = reached
-        for _ in range(hops - 1):
-            nb = self.train_neighbors[frontier]
+        for h in range(1, hops):
+            nb = pick(self.train_neighbors[frontier], h)
             src.append(nb.reshape(-1))
             dst.append(frontier.repeat_interleave(nb.shape[1]))
             dst_is_train.append(torch.ones(nb.numel(), dtype=torch.bool, device=device))
