@@ -32,8 +32,8 @@ BACKENDS = ("auto", "exact", "faiss", "pca", "pynndescent")
 #: without BLAS and probes many lists where clusters are isotropic inside, so
 #: the crossover lies between 2e10 and 8e10 depending on the data.
 #: Beyond it, rows of more than ``PCA_MIN_FEATURES`` (100) features are
-#: searched in a 64-D PCA projection and re-ranked exactly (``"pca"``,
-#: ``_reduced.py``): Fashion-MNIST 70k in about a fifth of IVF-Flat's time.
+#: searched in a 128-D PCA projection and re-ranked exactly (``"pca"``,
+#: ``_reduced.py``): Fashion-MNIST 70k in about half of IVF-Flat's CPU time.
 AUTO_EXACT_MAX_WORK = 5e10
 AUTO_EXACT_MAX_LOWDIM_FEATURES = 10
 

@@ -60,7 +60,7 @@ class KNNGraph(BaseEstimator):
         ``"exact"`` uses scikit-learn's NearestNeighbors; ``"faiss"`` faiss'
         IVF-Flat index (compiled, no JIT; probes as many lists as a sample
         needs to reach recall 0.97; reproducible across thread counts);
-        ``"pca"`` searches a 64-D PCA projection for twice the neighbours
+        ``"pca"`` searches a 128-D PCA projection for twice the neighbours
         wanted and keeps the nearest by their true distances (recall ~0.9 on
         images at a fraction of the cost; no float32 copy of the data);
         ``"pynndescent"`` NN-descent (its numba kernels compile in every new
