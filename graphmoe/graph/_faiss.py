@@ -192,7 +192,7 @@ def _sample_kth(sample, X, k, chunk_rows=1 << 14):
     norms = np.einsum("ij,ij->i", sample, sample)
     best = np.full((sample.shape[0], 0), np.inf, dtype=np.float32)
     for start in range(0, X.shape[0], chunk_rows):
-        block = X[start:start + chunk_rows]
+        block = np.asarray(X[start:start + chunk_rows], dtype=sample.dtype)
         sq = norms[:, None] - 2 * sample @ block.T + np.einsum("ij,ij->i", block, block)[None, :]
         both = np.concatenate([best, sq.astype(np.float32)], axis=1)
         best = np.partition(both, k - 1, axis=1)[:, :k] if both.shape[1] > k else both

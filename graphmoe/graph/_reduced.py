@@ -38,6 +38,12 @@ PCA_MIN_FEATURES = 100
 CANDIDATES_PER_NEIGHBOR = 2
 #: Rows the covariance is estimated from.
 PCA_SAMPLE = 10_000
+#: Recall of a sample's neighbours (against an exact scan) below which the
+#: projection is abandoned for faiss IVF-Flat on the full rows: data whose
+#: neighbours differ along many minor directions (isotropic noise around
+#: cluster centres) lose them in any projection (blobs 20k x 200: 0.59).
+PCA_MIN_RECALL = 0.9
+_CHECK_SAMPLE = 256
 _CHUNK_ROWS = 8192
 
 
@@ -73,6 +79,18 @@ def fit_projection(X, n_components, scale=1.0, metric="euclidean", random_state=
     return mean.astype(np.float32), np.ascontiguousarray(axes * signs, dtype=np.float32)
 
 
+class _Float32Rows:
+    """Blocks of an index's rows as float32 on demand (``shape`` and slicing only)."""
+
+    def __init__(self, index):
+        self._index = index
+        self.shape = index._X.shape
+
+    def __getitem__(self, rows):
+        i = self._index
+        return _as_float32(i._X[rows], i._scale, i.metric)
+
+
 class PCAIndex:
     """Candidates from a PCA projection, ranked by their true distances.
 
@@ -105,6 +123,28 @@ class PCAIndex:
         else:
             self._inner = FaissIVFIndex(Z, random_state=random_state, n_jobs=n_jobs)
         self._Z = Z
+        self._seed, self._n_jobs = random_state, n_jobs
+        self._full = None  # faiss IVF on the full rows, once the projection failed a check
+        self._checked = set()
+
+    def _check_recall(self, k):
+        """Switch to a full-space index when a sample's recall@k falls below PCA_MIN_RECALL."""
+        if self._full is not None or k in self._checked:
+            return
+        self._checked.add(k)
+        from ._faiss import FaissIVFIndex, _sample_kth
+
+        rng = np.random.default_rng(self._seed)
+        rows = np.sort(rng.choice(self.n_samples, min(self.n_samples, _CHECK_SAMPLE),
+                                  replace=False))
+        ind, dist = self._rank(self._X[rows], self._candidates(self._Z[rows], k, False), k)
+        # float32 BLAS scan, a block of rows at a time; the slack below covers its rounding
+        sample = _as_float32(self._X[rows], self._scale, self.metric)
+        kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k), 0).astype(np.float64)
+        kth = kth / 2 if self.metric == "cosine" else np.sqrt(kth) / self._scale
+        if np.mean(dist <= kth * (1 + 1e-4) + 1e-12) < PCA_MIN_RECALL:
+            self._full = FaissIVFIndex(self._X, metric=self.metric, random_state=self._seed,
+                                       n_jobs=self._n_jobs)
 
     def _project(self, Y):
         """Rows of Y in the projection, a chunk at a time (no full float32 copy of Y)."""
@@ -126,10 +166,16 @@ class PCAIndex:
         return ind[:, :k], dist[:, :k]
 
     def query(self, Y, k):
+        self._check_recall(k)
+        if self._full is not None:
+            return self._full.query(Y, k)
         return self._rank(Y, self._candidates(self._project(Y), k, False), k)
 
     def neighbors(self, k):
         from ._index import _drop_self
 
+        self._check_recall(k + 1)
+        if self._full is not None:
+            return self._full.neighbors(k)
         ind, dist = self._rank(self._X, self._candidates(self._Z, k, True), k + 1)
         return _drop_self(ind, dist, k)

@@ -94,3 +94,17 @@ def test_randomstate_seed_is_stored_so_reloading_rebuilds_the_same_index(wide, t
 def test_bad_backend_name_is_refused(wide):
     with pytest.raises(ValueError, match="backend"):
         KNNGraph(backend="pca64").fit(wide)
+
+
+def test_isotropic_data_fall_back_to_the_full_space():
+    """No projection keeps neighbours in isotropic noise: the sample check switches index."""
+    X = np.random.default_rng(0).normal(size=(1200, 400))
+    g = KNNGraph(n_neighbors=10, backend="pca", random_state=0).fit(X)
+    exact = KNNGraph(n_neighbors=10, backend="exact").fit(X)
+    assert g._index._full is not None
+    assert _recall(g.indices_, exact.indices_) >= 0.9
+
+
+def test_low_rank_data_keep_the_projection(wide):
+    g = KNNGraph(n_neighbors=10, backend="pca", random_state=0).fit(wide)
+    assert g._index._full is None
