@@ -2,13 +2,13 @@
 
     .venv/bin/python benchmarks/knn_backends.py
         [--datasets digits,blobs20k,fashion10k,fashion70k]
-        [--backends faiss,pynndescent,exact,faiss-hnsw,hnswlib,usearch] [--k 15]
+        [--backends pca,faiss,pynndescent,exact,faiss-hnsw,hnswlib,usearch] [--k 15]
     .venv/bin/python benchmarks/knn_backends.py --crossover    # exact vs faiss by n and d
 
 Every (backend, dataset) runs in a fresh Python process: "cold" is the first
 build of the k-nearest-neighbour lists of all points there (imports, JIT
 compilation and all), "warm" a second build in the same process. graphmoe's
-backends (exact, faiss, pynndescent) run the whole ``KNNGraph(...).fit``;
+backends (exact, faiss, pca, pynndescent) run the whole ``KNNGraph(...).fit``;
 the other libraries build their index and search every point for k + 1
 neighbours. Times are wall seconds and CPU seconds (user + system, all
 threads): on a shared machine CPU seconds are the steadier of the two.
@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 DATASETS = ("digits", "blobs20k", "fashion10k", "fashion70k")
-BACKENDS = ("faiss", "pynndescent", "exact", "faiss-hnsw", "hnswlib", "usearch")
+BACKENDS = ("pca", "faiss", "pynndescent", "exact", "faiss-hnsw", "hnswlib", "usearch")
 
 
 def load(name):
@@ -89,7 +89,7 @@ def _library_knn(backend, X, k):
 def _build(backend, X, k):
     from graphmoe.graph._index import _drop_self, pair_distances
 
-    if backend in ("faiss", "pynndescent", "exact"):
+    if backend in ("pca", "faiss", "pynndescent", "exact"):
         from graphmoe import KNNGraph
 
         return KNNGraph(n_neighbors=k, backend=backend, random_state=0).fit(X).indices_

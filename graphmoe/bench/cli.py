@@ -69,6 +69,7 @@ def _run_scale(args):
                         true_k=args.true_k, timeout=args.timeout, max_rss_gb=args.max_rss_gb,
                         sizes=args.sizes, second_fit=args.second_fit,
                         random_state=args.random_state,
+                        methods=("graphmoe", "evoc") if args.evoc else ("graphmoe",),
                         verbose=not args.quiet)
 
 
@@ -154,6 +155,8 @@ def _add_scale(what, positive_int, add_common):
     s.add_argument("--max-rss-gb", type=float, default=8.0, metavar="GB",
                    help="kill one size's process when its RSS passes GB (default 8)")
     s.add_argument("--random-state", type=int, default=0)
+    s.add_argument("--evoc", action="store_true",
+                   help="also time EVoC on every size, in its own fresh process")
     add_common(s, "runs/bench-scale")
 
 

@@ -8,7 +8,9 @@ memory is the process's RSS high-water mark (data included). The first
 fit is split into stages (kNN graph, MST, segmentation, membership, other)
 by timing the estimator's module-level steps; each stage's ``+MiB`` is how
 far it raised the RSS high-water mark. At the end a log-log slope of time
-against n is fitted per dataset.
+against n is fitted per dataset and method. ``methods=("graphmoe", "evoc")``
+also runs EVōC (``approx_n_clusters`` = the true k) on the same data, each
+size in its own fresh process, for a side-by-side comparison.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ import pandas as pd
 
 from .memory import max_rss_mb
 
-__all__ = ["SIZES", "QUICK_SIZES", "run_scale_benchmark", "load_scale_data", "fit_timed",
+__all__ = ["SIZES", "QUICK_SIZES", "METHODS", "run_scale_benchmark", "load_scale_data", "fit_timed",
            "loglog_slope"]
 
 #: dataset -> sizes of the full run
@@ -36,6 +38,8 @@ SIZES = {"fashion-mnist": (10_000, 30_000, 70_000), "blobs50": (100_000, 300_000
 #: a smoke run of a minute or two
 QUICK_SIZES = {"fashion-mnist": (2_000,), "blobs50": (5_000, 20_000)}
 STAGES = ("knn", "layout", "mst", "segment", "membership")
+#: methods a scaling run can time (EVōC needs the ``bench`` extra)
+METHODS = ("graphmoe", "evoc")
 
 #: stage -> names in graphmoe.cluster.estimator's namespace that make it up
 #: ("Class.method" patches the method on the class the estimator imported).
@@ -134,25 +138,42 @@ def fit_timed(X, y, params=None):
     return out
 
 
-def _worker(name, n, true_k, random_state, second_fit=True):
+def _fit_evoc(X, y, params):
+    """Fit EVōC once; the same row keys as :func:`fit_timed` (no stages)."""
+    import evoc
+    from sklearn.metrics import adjusted_rand_score
+
+    start, cpu = time.perf_counter(), time.process_time()
+    labels = evoc.EVoC(approx_n_clusters=params.get("n_clusters"),
+                       random_state=params["random_state"]).fit_predict(X)
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"time_s": total, "cpu_s": cpu, "ari": float(adjusted_rand_score(y, labels)),
+            "n_clusters": int(np.unique(labels[labels >= 0]).size),
+            "noise_frac": float(np.mean(labels < 0))}
+
+
+def _worker(name, n, true_k, random_state, second_fit=True, method="graphmoe"):
     """One size in this (fresh) process: one or two fits; returns the result row."""
     X, y = load_scale_data(name, n, random_state)
     data_mb = max_rss_mb()
     params = {"random_state": random_state}
     if true_k:
         params["n_clusters"] = int(np.unique(y).size)
-    first = fit_timed(X, y, params)
-    row = {"dataset": name, "n": n, "d": X.shape[1], "rss_after_load_mb": data_mb}
+    fit = _fit_evoc if method == "evoc" else fit_timed
+    first = fit(X, y, params)
+    row = {"dataset": name, "method": method, "n": n, "d": X.shape[1],
+           "rss_after_load_mb": data_mb}
     row.update({f"first_{k}": v for k, v in first.items()})
     row.update(second_time_s=math.nan, second_cpu_s=math.nan)
     if second_fit:
-        second = fit_timed(X, y, params)
+        second = fit(X, y, params)
         row.update(second_time_s=second["time_s"], second_cpu_s=second["cpu_s"])
     row["peak_rss_mb"] = max_rss_mb()
     return row
 
 
-def _run_fresh(name, n, true_k, random_state, timeout, max_rss_gb, second_fit=True):
+def _run_fresh(name, n, true_k, random_state, timeout, max_rss_gb, second_fit=True,
+               method="graphmoe"):
     """The worker in a new interpreter (nothing compiled or imported yet); a row or an error.
 
     The worker is killed when it runs past ``timeout`` seconds or its RSS passes
@@ -161,25 +182,18 @@ def _run_fresh(name, n, true_k, random_state, timeout, max_rss_gb, second_fit=Tr
     import psutil
 
     cmd = [sys.executable, "-m", "graphmoe.bench.scale", name, str(n), str(int(true_k)),
-           str(random_state), str(int(second_fit))]
-    base = {"dataset": name, "n": n}
+           str(random_state), str(int(second_fit)), method]
+    base = {"dataset": name, "method": method, "n": n}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        watch, start, why = psutil.Process(proc.pid), time.monotonic(), None
-        while proc.poll() is None:
-            try:
-                rss_gb = watch.memory_info().rss / 2**30
-            except psutil.NoSuchProcess:
-                break
-            if rss_gb > max_rss_gb:
-                why = f"killed: RSS above {max_rss_gb:g} GiB"
-            elif time.monotonic() - start > timeout:
-                why = f"killed after {timeout:.0f} s"
-            if why:
+        try:
+            why = _watch(proc, psutil, timeout, max_rss_gb)
+        finally:  # Ctrl-C or any error here must not leave the worker running
+            if proc.poll() is None:
                 proc.kill()
-                proc.wait()
-                return {**base, "error": why}
-            time.sleep(0.25)
+            proc.wait()
+        if why:
+            return {**base, "error": why}
         out.seek(0)
         err.seek(0)
         lines, errors = out.read().strip().splitlines(), err.read().strip().splitlines()
@@ -187,6 +201,22 @@ def _run_fresh(name, n, true_k, random_state, timeout, max_rss_gb, second_fit=Tr
         tail = (errors or ["no output"])[-1]
         return {**base, "error": f"exit {proc.returncode}: {tail}"[:200]}
     return json.loads(lines[-1])
+
+
+def _watch(proc, psutil, timeout, max_rss_gb):
+    """Poll the worker until it exits; the reason to kill it, or None."""
+    start = time.monotonic()
+    while proc.poll() is None:
+        try:
+            rss_gb = psutil.Process(proc.pid).memory_info().rss / 2**30
+        except psutil.NoSuchProcess:  # exited between poll() and here: reaped by the caller
+            return None
+        if rss_gb > max_rss_gb:
+            return f"killed: RSS above {max_rss_gb:g} GiB"
+        if time.monotonic() - start > timeout:
+            return f"killed after {timeout:.0f} s"
+        time.sleep(0.25)
+    return None
 
 
 def loglog_slope(n, seconds):
@@ -210,10 +240,10 @@ def _plan(datasets, quick, max_n, sizes=None):
 
 def _slopes(table):
     rows = []
-    for name, part in table.groupby("dataset", sort=False):
+    for (name, method), part in table.groupby(["dataset", "method"], sort=False):
         if "first_time_s" not in part:
             continue
-        rows.append({"dataset": name, "sizes": len(part["first_time_s"].dropna()),
+        rows.append({"dataset": name, "method": method, "sizes": len(part["first_time_s"].dropna()),
                      "slope_first_fit": loglog_slope(part["n"], part["first_time_s"]),
                      "slope_first_cpu": loglog_slope(part["n"], part["first_cpu_s"]),
                      "slope_second_fit": loglog_slope(part["n"], part["second_time_s"]),
@@ -224,11 +254,11 @@ def _slopes(table):
 def _markdown(table, slopes):
     from .report import markdown_table
 
-    main_cols = ["dataset", "n", "first_time_s", "second_time_s", "first_cpu_s",
+    main_cols = ["dataset", "method", "n", "first_time_s", "second_time_s", "first_cpu_s",
                  "second_cpu_s", "peak_rss_mb",
                  "rss_after_load_mb", "first_ari",
                  "first_n_clusters", "error"]
-    stage_cols = ["dataset", "n"] + [f"{s}_s" for s in STAGES] + ["other_s"] + \
+    stage_cols = ["dataset", "method", "n"] + [f"{s}_s" for s in STAGES] + ["other_s"] + \
         [f"{s}_cpu_s" for s in STAGES] + [f"{s}_mb" for s in STAGES]
     shown = table.rename(columns={f"first_{s}_{u}": f"{s}_{u}" for s in STAGES
                                   for u in ("s", "cpu_s", "mb")} | {"first_other_s": "other_s"})
@@ -243,7 +273,7 @@ def _markdown(table, slopes):
 
 def run_scale_benchmark(out_dir, datasets=None, quick=False, max_n=None, true_k=True,
                         timeout=3600, max_rss_gb=8.0, sizes=None, second_fit=True,
-                        random_state=0, verbose=True):
+                        random_state=0, verbose=True, methods=("graphmoe",)):
     """Run the scaling curve, one fresh process per size; write results.csv/.md.
 
     Parameters
@@ -268,6 +298,8 @@ def run_scale_benchmark(out_dir, datasets=None, quick=False, max_n=None, true_k=
     random_state : int
     verbose : bool
         Print each row as it finishes.
+    methods : tuple of {"graphmoe", "evoc"}
+        What to time on every size, each in its own fresh process.
 
     Returns
     -------
@@ -277,15 +309,18 @@ def run_scale_benchmark(out_dir, datasets=None, quick=False, max_n=None, true_k=
     plan = _plan(datasets, quick, max_n, sizes)
     if not plan:
         raise ValueError(f"no size is at most max_n={max_n}.")
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown or not methods:
+        raise ValueError(f"unknown scaling method(s) {unknown}; choose from {list(METHODS)}.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name, n in plan:
+    for (name, n), method in ((step, m) for step in plan for m in methods):
         rows.append(_run_fresh(name, n, true_k, random_state, timeout, max_rss_gb,
-                               second_fit))
+                               second_fit, method))
         if verbose:
             r = rows[-1]
-            print(f"{name} n={n}: " + (r.get("error") or
+            print(f"{name} n={n} {method}: " + (r.get("error") or
                   f"first {r['first_time_s']:.1f} s, second {r['second_time_s']:.1f} s, "
                   f"CPU {r['first_cpu_s']:.1f} s / {r['second_cpu_s']:.1f} s, "
                   f"peak {r['peak_rss_mb']:.0f} MiB, ARI {r['first_ari']:.3f}"), flush=True)
@@ -302,5 +337,6 @@ def run_scale_benchmark(out_dir, datasets=None, quick=False, max_n=None, true_k=
 
 
 if __name__ == "__main__":  # the fresh worker process of _run_fresh
-    _name, _n, _true_k, _seed, _second = sys.argv[1:6]
-    print(json.dumps(_worker(_name, int(_n), bool(int(_true_k)), int(_seed), bool(int(_second)))))
+    _name, _n, _true_k, _seed, _second, _method = sys.argv[1:7]
+    print(json.dumps(_worker(_name, int(_n), bool(int(_true_k)), int(_seed), bool(int(_second)),
+                             _method)))

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._index import _drop_self, float32_scale, pair_distances
 
-__all__ = ["FaissIVFIndex", "IVF_PROBES", "ivf_lists"]
+__all__ = ["FaissFlatIndex", "FaissIVFIndex", "IVF_PROBES", "ivf_lists"]
 
 #: Lists probed per query at first. The count doubles until a sample of
 #: training points reaches ``IVF_TARGET_RECALL`` against an exhaustive scan:
@@ -52,6 +52,35 @@ def _faiss_threads(faiss, n_jobs):
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+class FaissFlatIndex:
+    """Exhaustive float32 search of prepared rows (BLAS); indices only.
+
+    The inner search of ``PCAIndex`` while brute force is cheap: rows are
+    already float32 and candidates are re-measured by the caller.
+    """
+
+    def __init__(self, Xf, n_jobs=None):
+        import faiss
+
+        self.n_jobs = n_jobs
+        self._faiss = faiss
+        self._index = faiss.IndexFlatL2(Xf.shape[1])
+        self._index.add(np.ascontiguousarray(Xf, dtype=np.float32))
+
+    def __getstate__(self):
+        return {"n_jobs": self.n_jobs, "_index_bytes": self._faiss.serialize_index(self._index)}
+
+    def __setstate__(self, state):
+        import faiss
+
+        self._index = faiss.deserialize_index(state.pop("_index_bytes"))
+        self.__dict__.update(state, _faiss=faiss)
+
+    def search_indices(self, Yf, k):
+        with _faiss_threads(self._faiss, self.n_jobs):
+            return self._index.search(np.ascontiguousarray(Yf, dtype=np.float32), k)[1].astype(np.int64)
 
 
 class FaissIVFIndex:
@@ -120,11 +149,8 @@ class FaissIVFIndex:
         """Fewest lists (8, 16, 32, ...) whose search of a sample reaches the target recall."""
         if k not in self._probes:
             sample = self._Xf[self._sample]
-            # exact squared distances of the sample to all points (one BLAS product)
+            kth = _sample_kth(sample, self._Xf, k)
             norms = np.einsum("ij,ij->i", sample, sample)
-            sq = (norms[:, None] - 2 * sample @ self._Xf.T
-                  + np.einsum("ij,ij->i", self._Xf, self._Xf)[None, :])
-            kth = np.partition(sq, k - 1, axis=1)[:, k - 1:k]
             # float32 rounding (of order eps * |x|^2) and ties: a hit is any
             # neighbour no farther than the k-th
             slack = 1e-4 * kth + 1e-5 * float(np.mean(norms))
@@ -137,7 +163,8 @@ class FaissIVFIndex:
             self._probes[k] = nprobe
         return self._probes[k]
 
-    def _search(self, Yf, k):
+    def search_indices(self, Yf, k):
+        """Indices (m, k) int64 of the k nearest of prepared float32 rows ``Yf`` (no distances)."""
         with _faiss_threads(self._faiss, self.n_jobs):
             ind = self._probe(Yf, k, self._tuned_probes(k))[1]
             short = np.flatnonzero((ind < 0).any(axis=1))
@@ -147,12 +174,29 @@ class FaissIVFIndex:
         return ind.astype(np.int64)
 
     def query(self, Y, k, Yf=None):
-        ind = self._search(self._prepare(Y) if Yf is None else Yf, k)
+        ind = self.search_indices(self._prepare(Y) if Yf is None else Yf, k)
         return _sort_rows(ind, pair_distances(Y, self._X, ind, self.metric))
 
     def neighbors(self, k):
         ind, dist = self.query(self._X, k + 1, Yf=self._Xf)
         return _drop_self(ind, dist, k)
+
+
+def _sample_kth(sample, X, k, chunk_rows=1 << 14):
+    """Squared distance of each sample row to its k-th nearest row of X (itself included).
+
+    Exact, by BLAS products over blocks of ``chunk_rows`` rows of X that keep a
+    running k smallest per sample row, so memory stays ``m x chunk_rows``
+    (one 256 x n block would be 1 GB at a million rows).
+    """
+    norms = np.einsum("ij,ij->i", sample, sample)
+    best = np.full((sample.shape[0], 0), np.inf, dtype=np.float32)
+    for start in range(0, X.shape[0], chunk_rows):
+        block = np.asarray(X[start:start + chunk_rows], dtype=sample.dtype)
+        sq = norms[:, None] - 2 * sample @ block.T + np.einsum("ij,ij->i", block, block)[None, :]
+        both = np.concatenate([best, sq.astype(np.float32)], axis=1)
+        best = np.partition(both, k - 1, axis=1)[:, :k] if both.shape[1] > k else both
+    return np.max(best, axis=1, keepdims=True)
 
 
 def _sort_rows(ind, dist):

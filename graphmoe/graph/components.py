@@ -16,8 +16,11 @@ __all__ = ["bridge_components", "SMALL_COMPONENT"]
 
 #: Components up to this size find their shortest outgoing edge by querying the
 #: shared index with k = size + 1 (every point then sees an outside point, so
-#: the edge is exact); larger ones get a fresh exact index over the other points.
+#: the edge is exact); larger ones scan all other points exhaustively.
 SMALL_COMPONENT = 256
+#: Members of a large component whose float32 nearest outside point is
+#: re-measured in float64 before the shortest edge is picked (rounding guard).
+_RECHECK = 8
 
 
 def _shortest_edge_small(members, comp_id, labels, query):
@@ -28,14 +31,37 @@ def _shortest_edge_small(members, comp_id, labels, query):
     return members[row], ind[row, col], dist[row, col]
 
 
-def _shortest_edge_large(X, members, comp_id, labels, metric):
-    from sklearn.neighbors import NearestNeighbors
+def _float32_rows(X, metric):
+    """float32 rows for a BLAS scan (unit rows for cosine; scaled into float32's range)."""
+    from ._index import float32_scale
+
+    scale = float32_scale(X)
+    Y = np.asarray(np.asarray(X, dtype=np.float64) * scale if scale != 1.0 else X,
+                   dtype=np.float32)
+    if metric == "cosine":
+        Y = Y / np.linalg.norm(Y, axis=1, keepdims=True)
+    return np.ascontiguousarray(Y)
+
+
+def _shortest_edge_large(X, Xf, members, comp_id, labels, metric):
+    """Exhaustive float32 scan (faiss BLAS) of members against all outside points.
+
+    The few members closest to the outside are re-measured in float64, so the
+    edge is the shortest up to float32 rounding among near-ties.
+    """
+    import faiss
+
+    from ._index import pair_distances
 
     others = np.flatnonzero(labels != comp_id)
-    nn = NearestNeighbors(n_neighbors=1, metric=metric).fit(X[others])
-    dist, ind = nn.kneighbors(X[members])
-    row = int(np.argmin(dist[:, 0]))
-    return members[row], others[ind[row, 0]], dist[row, 0]
+    index = faiss.IndexFlatL2(Xf.shape[1])
+    index.add(Xf[others])
+    sq, nearest = index.search(Xf[members], 1)
+    best = np.argsort(sq[:, 0], kind="stable")[:_RECHECK]
+    cand = others[nearest[best, 0]]
+    dist = pair_distances(X[members[best]], X, cand[:, None], metric)[:, 0]
+    row = int(np.argmin(dist))
+    return members[best[row]], cand[row], dist[row]
 
 
 def bridge_components(graph, X, query, metric="euclidean", floor=0.0):
@@ -65,6 +91,7 @@ def bridge_components(graph, X, query, metric="euclidean", floor=0.0):
     graph = sp.csr_matrix(graph)
     n_components, labels = connected_components(graph, directed=False)
     n_before = n_components
+    Xf = None  # float32 copy, made once, only when a large component needs a scan
     while n_components > 1:
         sizes = np.bincount(labels, minlength=n_components)
         order = np.argsort(labels, kind="stable")
@@ -78,7 +105,8 @@ def bridge_components(graph, X, query, metric="euclidean", floor=0.0):
             if sizes[c] <= SMALL_COMPONENT:
                 i, j, d = _shortest_edge_small(members, c, labels, query)
             else:
-                i, j, d = _shortest_edge_large(X, members, c, labels, metric)
+                Xf = _float32_rows(X, metric) if Xf is None else Xf
+                i, j, d = _shortest_edge_large(X, Xf, members, c, labels, metric)
             edges[(min(i, j), max(i, j))] = max(d, floor)
         (rows, cols), vals = zip(*edges.keys()), list(edges.values())
         extra = sp.csr_matrix((vals * 2, (rows + cols, cols + rows)), shape=graph.shape)

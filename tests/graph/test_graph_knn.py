@@ -80,8 +80,9 @@ def test_auto_backend_threshold():
     assert choose_backend("auto", 30_000, 50) == "exact"
     assert choose_backend("auto", 40_000, 50) == "faiss"
     assert choose_backend("auto", 5_000, 784) == "exact"
-    assert choose_backend("auto", 10_000, 784) == "faiss"
-    assert choose_backend("auto", 70_000, 784) == "faiss"
+    assert choose_backend("auto", 10_000, 784) == "pca"  # > 100 features: PCA candidates
+    assert choose_backend("auto", 70_000, 784) == "pca"
+    assert choose_backend("auto", 100_000, 100) == "faiss"
     assert choose_backend("pynndescent", 10, 784) == "pynndescent"
     assert choose_backend("auto", 10 ** 6, 2) == "exact"
     assert choose_backend("exact", 10 ** 6, 784) == "exact"

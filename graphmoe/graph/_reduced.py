@@ -1,0 +1,181 @@
+"""Search a PCA projection for candidates, then rank them in the full space (``backend="pca"``).
+
+On images and embedding vectors most of the variance sits in a few dozen
+directions, so the nearest neighbours of a point in its projection onto the
+leading principal components are, almost all, among its nearest neighbours in
+the full space (the standard step before UMAP / t-SNE / kNN on images). The
+index keeps ``n`` rows of ``PCA_COMPONENTS`` floats instead of a float32 copy
+of the data (Fashion-MNIST 70k: 36 MB instead of 220 MB), searches them (exact
+BLAS search while cheap, faiss IVF beyond), asks for ``CANDIDATES_PER_NEIGHBOR``
+times the neighbours wanted, and re-measures the candidates exactly in the
+full space (float64, ``pair_distances``): every returned distance is a true
+distance, only a rare true neighbour outside the candidate set is missed.
+Measured in ``benchmarks/knn_backends.py`` (recall against exact search,
+cold / warm time, memory).
+
+The projection is fitted on a seeded sample of at most ``PCA_SAMPLE`` rows
+(covariance + symmetric eigendecomposition, deterministic), so a given
+``random_state`` gives the same index.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._index import AUTO_EXACT_MAX_WORK, float32_scale
+
+__all__ = ["PCAIndex", "PCA_COMPONENTS", "PCA_MIN_FEATURES", "fit_projection"]
+
+#: Dimensions searched. ARI of the default ConnectivityClustering (n_clusters=10,
+#: seeds 0 / 1 / 2, one thread), against faiss IVF-Flat on all 784 features:
+#:   Fashion-MNIST 10k: 64: .444 .446 .448; 128: .417 .427 .472; IVF: .460 .451 .430
+#:   Fashion-MNIST 70k: 64: .435 .457;      128: .477 .444;      IVF: .512 .480
+#: (whole fit 28 / 30 / 62 CPU s at 70k). The seed spread (~0.03) is as large
+#: as the differences; 128 keeps the projection closer to the data.
+PCA_COMPONENTS = 128
+#: ``backend="auto"`` projects data with more features than this.
+PCA_MIN_FEATURES = 100
+#: Candidates asked of the projection per neighbour wanted.
+CANDIDATES_PER_NEIGHBOR = 2
+#: Rows the covariance is estimated from.
+PCA_SAMPLE = 10_000
+#: Recall of a sample's neighbours (against an exact scan) below which the
+#: projection is abandoned for faiss IVF-Flat on the full rows: data whose
+#: neighbours differ along many minor directions (isotropic noise around
+#: cluster centres) lose them in any projection (blobs 20k x 200: 0.59).
+PCA_MIN_RECALL = 0.9
+_CHECK_SAMPLE = 256
+_CHUNK_ROWS = 8192
+
+
+def _as_float32(X, scale, metric):
+    """float32 rows of X (scaled by an exact power of two; unit length for cosine)."""
+    Y = np.asarray(X, dtype=np.float64) * scale if scale != 1.0 else X
+    Y = np.asarray(Y, dtype=np.float32)
+    if metric == "cosine":
+        Y = Y / np.linalg.norm(Y, axis=1, keepdims=True)
+    return Y
+
+
+def fit_projection(X, n_components, scale=1.0, metric="euclidean", random_state=None):
+    """Mean and leading principal axes of a seeded row sample of X.
+
+    Returns
+    -------
+    mean : ndarray of shape (d,), float32
+    axes : ndarray of shape (d, n_components), float32
+        Orthonormal columns, largest variance first.
+    """
+    n = X.shape[0]
+    rng = np.random.default_rng(random_state)
+    rows = np.sort(rng.choice(n, min(n, PCA_SAMPLE), replace=False))
+    sample = _as_float32(X[rows], scale, metric)
+    mean = sample.mean(axis=0, dtype=np.float64)
+    centred = sample - mean.astype(np.float32)
+    # float32 product (BLAS, fast), eigendecomposition in float64
+    _, vectors = np.linalg.eigh((centred.T @ centred).astype(np.float64))
+    axes = vectors[:, ::-1][:, :n_components]
+    # eigh's sign is arbitrary: make the largest entry of each axis positive.
+    signs = np.sign(axes[np.argmax(np.abs(axes), axis=0), np.arange(axes.shape[1])])
+    return mean.astype(np.float32), np.ascontiguousarray(axes * signs, dtype=np.float32)
+
+
+class _Float32Rows:
+    """Blocks of an index's rows as float32 on demand (``shape`` and slicing only)."""
+
+    def __init__(self, index):
+        self._index = index
+        self.shape = index._X.shape
+
+    def __getitem__(self, rows):
+        i = self._index
+        return _as_float32(i._X[rows], i._scale, i.metric)
+
+
+class PCAIndex:
+    """Candidates from a PCA projection, ranked by their true distances.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Kept by reference (no copy): candidates are re-measured against it.
+    metric : {"euclidean", "cosine"}
+    n_components : int
+        Dimensions of the projection (at most d).
+    random_state : int or None
+        Seed of the covariance sample and of the inner faiss index.
+    n_jobs : int or None
+    """
+
+    def __init__(self, X, metric="euclidean", n_components=PCA_COMPONENTS, random_state=None,
+                 n_jobs=None):
+        self.n_samples = X.shape[0]
+        self.metric = metric
+        self._X = X
+        self._scale = float32_scale(X)
+        n_components = int(min(n_components, X.shape[1]))
+        self._mean, self._axes = fit_projection(X, n_components, self._scale, metric,
+                                                random_state)
+        Z = self._project(X)
+        from ._faiss import FaissFlatIndex, FaissIVFIndex
+
+        if float(self.n_samples) ** 2 * n_components <= AUTO_EXACT_MAX_WORK:
+            self._inner = FaissFlatIndex(Z, n_jobs=n_jobs)
+        else:
+            self._inner = FaissIVFIndex(Z, random_state=random_state, n_jobs=n_jobs)
+        self._Z = Z
+        self._seed, self._n_jobs = random_state, n_jobs
+        self._full = None  # faiss IVF on the full rows, once the projection failed a check
+        self._checked = set()
+
+    def _check_recall(self, k):
+        """Switch to a full-space index when a sample's recall@k falls below PCA_MIN_RECALL."""
+        if self._full is not None or k in self._checked:
+            return
+        self._checked.add(k)
+        from ._faiss import FaissIVFIndex, _sample_kth
+
+        rng = np.random.default_rng(self._seed)
+        rows = np.sort(rng.choice(self.n_samples, min(self.n_samples, _CHECK_SAMPLE),
+                                  replace=False))
+        ind, dist = self._rank(self._X[rows], self._candidates(self._Z[rows], k, False), k)
+        # float32 BLAS scan, a block of rows at a time; the slack below covers its rounding
+        sample = _as_float32(self._X[rows], self._scale, self.metric)
+        kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k), 0).astype(np.float64)
+        kth = kth / 2 if self.metric == "cosine" else np.sqrt(kth) / self._scale
+        if np.mean(dist <= kth * (1 + 1e-4) + 1e-12) < PCA_MIN_RECALL:
+            self._full = FaissIVFIndex(self._X, metric=self.metric, random_state=self._seed,
+                                       n_jobs=self._n_jobs)
+
+    def _project(self, Y):
+        """Rows of Y in the projection, a chunk at a time (no full float32 copy of Y)."""
+        out = np.empty((Y.shape[0], self._axes.shape[1]), dtype=np.float32)
+        for start in range(0, Y.shape[0], _CHUNK_ROWS):
+            rows = slice(start, start + _CHUNK_ROWS)
+            out[rows] = (_as_float32(Y[rows], self._scale, self.metric) - self._mean) @ self._axes
+        return out
+
+    def _candidates(self, Z, k, exclude_self):
+        m = min(self.n_samples, CANDIDATES_PER_NEIGHBOR * k + int(exclude_self))
+        return self._inner.search_indices(Z, m)
+
+    def _rank(self, Y, cand, k):
+        from ._faiss import _sort_rows
+        from ._index import pair_distances
+
+        ind, dist = _sort_rows(cand, pair_distances(Y, self._X, cand, self.metric))
+        return ind[:, :k], dist[:, :k]
+
+    def query(self, Y, k):
+        self._check_recall(k)
+        if self._full is not None:
+            return self._full.query(Y, k)
+        return self._rank(Y, self._candidates(self._project(Y), k, False), k)
+
+    def neighbors(self, k):
+        from ._index import _drop_self
+
+        self._check_recall(k + 1)
+        if self._full is not None:
+            return self._full.neighbors(k)
+        ind, dist = self._rank(self._X, self._candidates(self._Z, k, True), k + 1)
+        return _drop_self(ind, dist, k)
