@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 DATASETS = ["digits", "fashion10k", "fashion70k", "blobs"]
-METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default"]
+METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default", "ae-layout"]
 
 
 def load(name):
@@ -55,13 +55,21 @@ def make_fit(method, k, seed=0):
     if method in ("default", "hdbscan", "mst"):
         kind = "auto" if method == "default" else method
         return lambda X: ConnectivityClustering(kind, n_clusters=k, random_state=seed).fit(X).labels_
-    if method == "ae-default":
-        from graphmoe.embed import AutoEncoder
+    if method in ("ae-default", "ae-layout"):
+        from graphmoe.embed import AutoEncoder, GraphLayout
+
+        # "ae-layout" is N2D's pipeline with graphmoe's stages: AE code -> graph layout
+        # -> connectivity clustering (the 10-D code is under the layout threshold, so
+        # the layout is passed explicitly); "ae-default" segments the code as it is.
+        layout = "auto"
+        if method == "ae-layout":
+            layout = GraphLayout(n_components=8, random_state=seed)
 
         def fit(X):
             Z = AutoEncoder(n_components=10, epochs=20, graph_weight=5.0,
                             random_state=seed).fit_transform(X)
-            return ConnectivityClustering(n_clusters=k, random_state=seed).fit(Z).labels_
+            return ConnectivityClustering(n_clusters=k, layout=layout,
+                                          random_state=seed).fit(Z).labels_
         return fit
     if method == "evoc":
         import evoc

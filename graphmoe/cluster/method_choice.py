@@ -14,7 +14,7 @@ import numpy as np
 
 from ..graph import core_distances, minimum_spanning_edges, mutual_reachability_graph
 from .hdbscan_segment import hdbscan_segment
-from .modularity import partition_modularity
+from .modularity import partition_modularity, symmetric_adjacency
 from .mst_segment import mst_segment
 
 __all__ = ["SegmentChoice", "candidate_methods", "default_min_samples", "segment_graph"]
@@ -101,7 +101,8 @@ def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=No
         found[name] = SegmentChoice(name, seg, core, mst)
     if len(found) == 1:
         return next(iter(found.values()))
-    scores = {name: partition_modularity(knn.graph_, c.segmentation.labels)
+    adjacency = symmetric_adjacency(knn.graph_)  # shared by the candidates' scores
+    scores = {name: partition_modularity(knn.graph_, c.segmentation.labels, adjacency)
               for name, c in found.items()}
     best = max(METHODS, key=lambda name: scores[name])  # max keeps the first on ties
     found[best].scores = scores
