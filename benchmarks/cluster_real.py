@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 DATASETS = ["digits", "fashion10k", "fashion70k", "blobs"]
-METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default"]
+METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default", "ae-layout"]
 
 
 def load(name):
@@ -55,13 +55,21 @@ def make_fit(method, k, seed=0):
     if method in ("default", "hdbscan", "mst"):
         kind = "auto" if method == "default" else method
         return lambda X: ConnectivityClustering(kind, n_clusters=k, random_state=seed).fit(X).labels_
-    if method == "ae-default":
-        from graphmoe.embed import AutoEncoder
+    if method in ("ae-default", "ae-layout"):
+        from graphmoe.embed import AutoEncoder, GraphLayout
+
+        # "ae-layout" is N2D's pipeline with graphmoe's stages: AE code -> graph layout
+        # -> connectivity clustering (the 10-D code is under the layout threshold, so
+        # the layout is passed explicitly); "ae-default" segments the code as it is.
+        layout = "auto"
+        if method == "ae-layout":
+            layout = GraphLayout(n_components=8, random_state=seed)
 
         def fit(X):
             Z = AutoEncoder(n_components=10, epochs=20, graph_weight=5.0,
                             random_state=seed).fit_transform(X)
-            return ConnectivityClustering(n_clusters=k, random_state=seed).fit(Z).labels_
+            return ConnectivityClustering(n_clusters=k, layout=layout,
+                                          random_state=seed).fit(Z).labels_
         return fit
     if method == "evoc":
         import evoc
@@ -93,13 +101,13 @@ def accuracy_noise_wrong(y, labels):
     return float(C[rows, cols].sum() / y.size)
 
 
-def worker(method, dataset, k):
+def worker(method, dataset, k, seed=0):
     """Run one pair in this (fresh) process and print one JSON line."""
     from sklearn.metrics import adjusted_rand_score
 
     warnings.simplefilter("ignore")
     X, y = load(dataset)
-    fit = make_fit(method, k)
+    fit = make_fit(method, k, seed)
     t = time.perf_counter()
     labels = np.asarray(fit(X))
     first = time.perf_counter() - t
@@ -108,15 +116,16 @@ def worker(method, dataset, k):
     second = time.perf_counter() - t
     sizes = np.bincount(labels[labels >= 0]) if (labels >= 0).any() else np.zeros(1)
     print(json.dumps({
-        "method": method, "dataset": dataset, "ari": adjusted_rand_score(y, labels),
+        "method": method, "dataset": dataset, "seed": seed, "ari": adjusted_rand_score(y, labels),
         "acc": accuracy_noise_wrong(y, labels), "first_s": first, "second_s": second,
         "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "clusters": int(sizes.size), "largest": float(sizes.max() / y.size),
         "noise": float(np.mean(labels < 0))}))
 
 
-def run_fresh(method, dataset, k, timeout):
-    cmd = [sys.executable, __file__, "--worker", method, dataset, "--n-clusters", str(k or 0)]
+def run_fresh(method, dataset, k, timeout, seed=0):
+    cmd = [sys.executable, __file__, "--worker", method, dataset, "--n-clusters", str(k or 0),
+           "--seed", str(seed)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -162,14 +171,15 @@ def choice_table(names, seeds):
 
 
 def table(rows):
-    lines = ["| data | method | ARI | ACC | clusters | largest | noise | first fit s "
-             "| second fit s | peak GiB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| data | method | seed | ARI | ACC | clusters | largest | noise | first fit s "
+             "| second fit s | peak GiB |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['dataset']} | {r['method']} | failed: {r['error'][:80]} "
+            lines.append(f"| {r['dataset']} | {r['method']} | | failed: {r['error'][:80]} "
                          "| | | | | | | |")
             continue
-        lines.append(f"| {r['dataset']} | {r['method']} | {r['ari']:.3f} | {r['acc']:.3f} "
+        lines.append(f"| {r['dataset']} | {r['method']} | {r['seed']} | {r['ari']:.3f} "
+                     f"| {r['acc']:.3f} "
                      f"| {r['clusters']} | {r['largest']:.2f} | {r['noise']:.2f} "
                      f"| {r['first_s']:.1f} | {r['second_s']:.1f} | {r['peak_gib']:.2f} |")
     return "\n".join(lines)
@@ -185,12 +195,14 @@ def main(argv=None):
     parser.add_argument("--choice", nargs="*", default=None, metavar="DATASET",
                         help="instead: the auto-method check on these data sets (built-in "
                              "names or the ones above), e.g. moons pinwheel spirals digits")
-    parser.add_argument("--seeds", type=int, default=1, help="seeds of --choice")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="seeds 0..SEEDS-1 of every run (and of --choice)")
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "DATASET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     k = args.n_clusters or None
     if args.worker:
-        worker(*args.worker, k)
+        worker(*args.worker, k, args.seed)
         return
     if args.choice is not None:
         text = choice_table(args.choice or ["moons", "pinwheel", "spirals", "digits"],
@@ -203,8 +215,9 @@ def main(argv=None):
     rows = []
     for dataset in args.datasets:
         for method in args.methods:
-            rows.append(run_fresh(method, dataset, k, args.timeout))
-            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+            for seed in range(args.seeds):
+                rows.append(run_fresh(method, dataset, k, args.timeout, seed))
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     text = table(rows)
     print(text)
     if args.out:

@@ -2,8 +2,22 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-__all__ = ["children_lists"]
+__all__ = ["children_lists", "find_root"]
+
+
+@njit(cache=True)
+def find_root(parent, a):
+    """Root of ``a`` in the union-find forest ``parent``, compressing the path."""
+    root = a
+    while parent[root] != root:
+        root = parent[root]
+    while parent[a] != root:
+        nxt = parent[a]
+        parent[a] = root
+        a = nxt
+    return root
 
 
 def children_lists(parent):

@@ -36,7 +36,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
     and selects clusters by excess of mass; ``"mst"`` merges the same MST edges
     in Genie's order (a Gini-index constraint keeps outlier branches from
     surviving as clusters), condenses that tree and cuts it; ``"auto"`` runs
-    both and keeps the partition of larger modularity on the kNN graph. No
+    both (with ``n_clusters``, MST cuts at three Gini thresholds) and keeps the partition of
+    largest modularity on the kNN graph. No
     dense distance matrix is formed: time and memory grow with n * n_neighbors.
 
     High-dimensional data (more than ``layout_threshold`` features) are first
@@ -55,9 +56,13 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         ``"hdbscan"``: excess-of-mass clusters, sparse points are noise (-1).
         ``"mst"``: the same tree cut into clusters that cover every sample
         (each non-core sample joins the cluster it reaches first along the MST).
-        ``"auto"``: both, and the one of larger modularity (unweighted kNN
-        graph of the segmented space, noise samples as singletons) is kept,
-        ties going to ``"mst"``; ``method_`` tells which. Modularity rather
+        ``"auto"``: HDBSCAN and MST cuts (with ``n_clusters``: at the Gini
+        thresholds 0.1, ``gini_threshold`` and 0.5), all from one MST when
+        their ``min_samples`` agree, and the partition of
+        largest modularity (unweighted kNN graph of the segmented space, noise
+        samples as singletons) is kept, ties going to ``"mst"``; ``method_``
+        and ``gini_threshold_`` tell which (modularity follows the ARI of the
+        MST cuts closely; see ``method_choice.py``). Modularity rather
         than a density index (DBCV): on Fashion-MNIST the garment classes are
         not density-separated and a DBCV-style index prefers HDBSCAN's one
         cluster of 51 % of the points (ARI 0.28) to the balanced MST cut
@@ -134,7 +139,9 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
     method_ : {"hdbscan", "mst"}
         The segmenter that produced ``labels_``.
     method_scores_ : dict
-        ``method="auto"`` only: modularity of each candidate (else empty).
+        ``method="auto"`` only: best modularity of each method (else empty).
+    gini_threshold_ : float or None
+        Gini threshold of the kept MST cut (None when HDBSCAN was kept).
     layout_ : fitted layout or None
         The transformer that laid ``X`` out (None: segmented as it is).
     embedding_ : ndarray of shape (n_samples, n_components) or None
@@ -266,6 +273,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
                                self.n_clusters, self.allow_single_cluster, self.gini_threshold,
                                node_keys=row_projection(X))
         self.method_, self.method_scores_ = choice.method, choice.scores
+        self.gini_threshold_ = choice.gini_threshold
         self.core_distances_, self.mst_ = choice.core_distances, choice.mst
         bar.update()
         self._lookup = RowLookup(X)

@@ -19,19 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._tree import find_root as _find
+
 __all__ = ["genie_merge_order", "monotone_heights"]
-
-
-@njit(cache=True)
-def _find(parent, a):
-    root = a
-    while parent[root] != root:
-        root = parent[root]
-    while parent[a] != root:
-        nxt = parent[a]
-        parent[a] = root
-        a = nxt
-    return root
 
 
 @njit(cache=True)

@@ -1,10 +1,22 @@
-"""Segment a kNN graph with one method, or with both and keep the one of larger modularity.
+"""Segment a kNN graph with one method, or with several and keep the one of largest modularity.
 
-``method="auto"`` runs HDBSCAN and the Genie-ordered MST cut on the same kNN
-graph and keeps the partition of larger modularity (``modularity.py``), so
-each data set gets the segmenter that suits it: MST cuts for thin, curved or
-touching groups (interleaved spirals; Fashion-MNIST's garments), HDBSCAN for
-well-separated density modes of unknown number (digits).
+``method="auto"`` runs HDBSCAN and Genie-ordered MST cuts (at a few Gini
+thresholds when ``n_clusters`` is given) on the same kNN graph and keeps the partition of largest
+modularity (``modularity.py``), so each data set gets the segmenter that
+suits it: MST cuts for thin, curved or touching groups (interleaved spirals;
+Fashion-MNIST's garments), HDBSCAN for well-separated density modes of
+unknown number. All candidates share one core-distance computation and one
+mutual-reachability MST when their ``min_samples`` agree (always, when
+``n_clusters`` is given); each extra MST cut costs a Genie order, a
+condensed tree and a modularity score, about a second at 70,000 points.
+
+Why several Gini thresholds: which threshold cuts a laid-out data set best
+varies from layout to layout, and modularity tracks the ARI of these cuts
+closely (correlation 0.94-1.00 over 20 cuts of digits and Fashion-MNIST
+10k layouts, ``benchmarks/cluster_real.py``). Keeping the best of 0.1, the
+user's threshold and 0.5 lifted the 10-cluster ARI of digits (seeds 0-2)
+from 0.834/0.899/0.899 to 0.901/0.899/0.899 and Fashion-MNIST 20k (seeds
+0-1) from 0.501/0.480 to 0.525/0.480 (accuracy 0.600 -> 0.688 on seed 0).
 """
 from __future__ import annotations
 
@@ -14,13 +26,15 @@ import numpy as np
 
 from ..graph import core_distances, minimum_spanning_edges, mutual_reachability_graph
 from .hdbscan_segment import hdbscan_segment
-from .modularity import partition_modularity
+from .modularity import partition_modularity, symmetric_adjacency
 from .mst_segment import mst_segment
 
 __all__ = ["SegmentChoice", "candidate_methods", "default_min_samples", "segment_graph"]
 
 #: Tie-break order of ``method="auto"``: MST cuts first, they label every sample.
 METHODS = ("mst", "hdbscan")
+#: Gini thresholds that ``method="auto"`` tries besides the user's ``gini_threshold``.
+AUTO_GINI = (0.1, 0.5)
 
 
 def candidate_methods(method):
@@ -51,6 +65,7 @@ class SegmentChoice:
     core_distances: np.ndarray
     mst: np.ndarray
     scores: dict = field(default_factory=dict)
+    gini_threshold: float = None
 
 
 def _reachability_mst(knn, min_samples, node_keys=None):
@@ -82,27 +97,37 @@ def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=No
     Returns
     -------
     SegmentChoice
-        ``scores`` holds the modularity of every candidate (empty unless "auto").
+        ``scores`` holds the best modularity of each method (empty unless
+        "auto"); ``gini_threshold`` is the kept MST cut's (None for HDBSCAN).
     """
     n = knn.indices_.shape[0]
     reach = {}
-    found = {}
+    found = []  # candidates in tie-break order: MST cuts (user's Gini first), then HDBSCAN
     for name in candidate_methods(method):
         ms = min_samples
         if ms is None:
             ms = min(default_min_samples(name, min_cluster_size, n_clusters), n - 1)
-        if ms not in reach:  # both segmenters share the MST when their min_samples agree
+        if ms not in reach:  # the segmenters share the MST when their min_samples agree
             reach[ms] = _reachability_mst(knn, ms, node_keys)
         core, mst = reach[ms]
         if name == "hdbscan":
             seg = hdbscan_segment(mst, min_cluster_size, n_clusters, allow_single_cluster)
-        else:
-            seg = mst_segment(mst, min_cluster_size, n_clusters, gini_threshold)
-        found[name] = SegmentChoice(name, seg, core, mst)
+            found.append(SegmentChoice(name, seg, core, mst))
+            continue
+        ginis = [gini_threshold]
+        if method == "auto" and n_clusters is not None:
+            # Only for a given number: choosing the number too, modularity prefers
+            # other numbers of interleaved-spiral arms (seed 2: ARI 0.80 -> 0.63).
+            ginis += [g for g in AUTO_GINI if g != gini_threshold]
+        for gini in ginis:
+            seg = mst_segment(mst, min_cluster_size, n_clusters, gini)
+            found.append(SegmentChoice(name, seg, core, mst, gini_threshold=gini))
     if len(found) == 1:
-        return next(iter(found.values()))
-    scores = {name: partition_modularity(knn.graph_, c.segmentation.labels)
-              for name, c in found.items()}
-    best = max(METHODS, key=lambda name: scores[name])  # max keeps the first on ties
-    found[best].scores = scores
-    return found[best]
+        return found[0]
+    adjacency = symmetric_adjacency(knn.graph_)  # shared by the candidates' scores
+    quality = [partition_modularity(knn.graph_, c.segmentation.labels, adjacency)
+               for c in found]
+    best = found[int(np.argmax(quality))]  # argmax keeps the first on ties
+    best.scores = {name: max(q for q, c in zip(quality, found) if c.method == name)
+                   for name in METHODS}
+    return best

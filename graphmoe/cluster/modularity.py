@@ -22,10 +22,26 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["partition_modularity"]
+__all__ = ["partition_modularity", "symmetric_adjacency"]
 
 
-def partition_modularity(graph, labels):
+def symmetric_adjacency(graph):
+    """The unweighted, symmetrised sparsity pattern of ``graph`` without self-loops (COO).
+
+    Compute it once and pass it to :func:`partition_modularity` to score several
+    partitions of one graph.
+    """
+    coo = sp.coo_matrix(graph)
+    n = coo.shape[0]
+    adj = sp.csr_matrix((np.ones(coo.nnz), (coo.row, coo.col)), shape=(n, n))
+    adj = ((adj + adj.T) > 0).tocoo()
+    adj.setdiag(0)
+    adj = adj.tocoo()
+    adj.eliminate_zeros()
+    return adj
+
+
+def partition_modularity(graph, labels, adjacency=None):
     """Modularity of ``labels`` on the unweighted symmetrised ``graph``.
 
     Parameters
@@ -34,6 +50,8 @@ def partition_modularity(graph, labels):
         kNN graph; only its sparsity pattern is used.
     labels : ndarray of shape (n,)
         Cluster labels, -1 = noise (each noise sample is its own community).
+    adjacency : scipy.sparse.coo_matrix, optional
+        ``symmetric_adjacency(graph)``, when already computed.
 
     Returns
     -------
@@ -42,12 +60,7 @@ def partition_modularity(graph, labels):
     """
     labels = np.asarray(labels, dtype=np.int64)
     n = labels.shape[0]
-    coo = sp.coo_matrix(graph)
-    adj = sp.csr_matrix((np.ones(coo.nnz), (coo.row, coo.col)), shape=(n, n))
-    adj = ((adj + adj.T) > 0).tocoo()
-    adj.setdiag(0)
-    adj = adj.tocoo()
-    adj.eliminate_zeros()
+    adj = symmetric_adjacency(graph) if adjacency is None else adjacency
     two_m = float(adj.nnz)
     if two_m == 0:
         return 0.0

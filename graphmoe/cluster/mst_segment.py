@@ -13,6 +13,7 @@ clusters' cores then joins the cluster it reaches first in the merge order
 from __future__ import annotations
 
 import heapq
+from dataclasses import replace
 
 import numpy as np
 from numba import njit
@@ -120,10 +121,9 @@ def mst_segment(mst_edges, min_cluster_size, n_clusters=None, gini_threshold=0.2
     linkage = single_linkage_tree(edges)
     tree = condensed_tree(monotone_heights(linkage), min_cluster_size)
     # Genie merges out of weight order, so "last merge" means last in merge order:
-    # condense once more with the merge step as height (same tree, same node ids).
-    by_step = linkage.copy()
-    by_step[:, 2] = np.arange(1, linkage.shape[0] + 1)
-    steps = condensed_tree(by_step, min_cluster_size)
+    # the same tree with the merge step (linkage row + 1) as the height of each split.
+    steps = replace(tree, lambda_birth=np.where(tree.birth_row >= 0,
+                                                1.0 / (tree.birth_row + 1.0), 0.0))
     if n_clusters is None:
         n_clusters = largest_gap_n_clusters(steps, linkage)
     selected = select_top_splits(steps.parent, steps.lambda_birth, n_clusters)

@@ -1,4 +1,4 @@
-"""Starting positions for :class:`GraphLayout`: spectral, random, or given.
+"""Starting positions for :class:`GraphLayout`: spectral, label propagation, random, or given.
 
 The spectral start places points by the leading non-trivial eigenvectors of
 the normalised adjacency ``D^-1/2 W D^-1/2`` (the same vectors as the smallest
@@ -15,6 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, eigsh
+
+from ._layout_labelprop import label_propagation_layout
 
 __all__ = ["spectral_layout", "random_layout", "scale_layout", "initial_layout"]
 
@@ -96,12 +98,22 @@ def spectral_layout(graph, n_components, rng):
     return scale_layout(layout, rng)
 
 
-def initial_layout(init, graph, n_components, rng):
-    """Dispatch on ``init``: "spectral", "random" or an array of shape (n, n_components)."""
+def initial_layout(init, graph, n_components, rng, refine=None):
+    """Dispatch on ``init``: "spectral", "label_propagation", "random" or an array.
+
+    ``refine(coarse_graph, start, rng)`` lays out the coarse graphs of the
+    label-propagation start (see :mod:`._layout_labelprop`).
+    """
     n = graph.shape[0]
     if isinstance(init, str):
         if init == "spectral":
             return spectral_layout(graph, n_components, rng)
+        if init == "label_propagation":
+            if refine is None:
+                raise ValueError("init='label_propagation' needs a refine function.")
+            layout = label_propagation_layout(graph, n_components, rng, refine,
+                                              base=spectral_layout)
+            return scale_layout(layout, rng)
         return random_layout(n, n_components, rng)
     layout = np.asarray(init, dtype=np.float64)
     if layout.shape != (n, n_components):

@@ -24,6 +24,9 @@ from ._layout_sgd import attraction_curve, edge_schedule, run_epoch
 
 __all__ = ["GraphLayout", "layout_fuzzy_graph", "default_n_epochs"]
 
+#: SGD epochs of each coarse graph of the label-propagation start (a few hundred nodes).
+_COARSE_EPOCHS = 100
+
 
 def default_n_epochs(n_samples):
     """Epochs used when ``n_epochs=None``: more for small graphs, whose epochs are cheap.
@@ -77,7 +80,15 @@ def layout_fuzzy_graph(graph, n_components=8, *, n_epochs=None, init="spectral",
     rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     n = graph.shape[0]
     n_epochs = default_n_epochs(n) if n_epochs is None else int(n_epochs)
-    embedding = np.ascontiguousarray(initial_layout(init, graph, n_components, rng))
+    sgd = dict(min_dist=min_dist, spread=spread, learning_rate=learning_rate,
+               repulsion_strength=repulsion_strength, negative_sample_rate=negative_sample_rate)
+
+    def refine(coarse, start, coarse_rng):
+        # the coarse graphs of the label-propagation start, laid out with the same curve
+        return layout_fuzzy_graph(coarse, n_components, n_epochs=_COARSE_EPOCHS, init=start,
+                                  random_state=int(coarse_rng.integers(2**31 - 1)), **sgd)
+
+    embedding = np.ascontiguousarray(initial_layout(init, graph, n_components, rng, refine))
     if n_epochs == 0 or graph.nnz == 0:
         return embedding
     a, b = attraction_curve(min_dist, spread)
@@ -113,8 +124,14 @@ class GraphLayout(TransformerMixin, BaseEstimator):
     metric : {"euclidean", "cosine"}, default="euclidean"
     n_epochs : int or None, default=None
         SGD epochs; ``None``: 200 below 5,000 points, 100 below 50,000, 50 beyond.
-    init : {"spectral", "random"} or ndarray of shape (n_samples, n_components), \
-default="spectral"
+    init : {"spectral", "label_propagation", "random"} or ndarray of shape \
+(n_samples, n_components), default="spectral"
+        ``"spectral"``: leading eigenvectors of the normalised fuzzy graph.
+        ``"label_propagation"``: EVōC's start -- label propagation grows
+        regions, the graph of regions is laid out (recursively coarsened,
+        spectral at the bottom, short SGD per level) and each point starts
+        between its region and its neighbours' regions; no eigenproblem over
+        all points. ``"random"``: uniform in a box. An array: these positions.
     min_dist : float or None, default=None
         Distance below which laid-out points count as fully similar; the
         similarity curve ``q(d) = 1 / (1 + a d^(2b))`` is fitted to it and to
@@ -165,7 +182,7 @@ default="spectral"
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "metric": [StrOptions({"euclidean", "cosine"})],
         "n_epochs": [Interval(numbers.Integral, 0, None, closed="left"), None],
-        "init": [StrOptions({"spectral", "random"}), "array-like"],
+        "init": [StrOptions({"spectral", "label_propagation", "random"}), "array-like"],
         "min_dist": [Interval(numbers.Real, 0, None, closed="left"), None],
         "spread": [Interval(numbers.Real, 0, None, closed="neither")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],

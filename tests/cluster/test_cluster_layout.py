@@ -32,9 +32,10 @@ def test_high_dimensional_data_are_laid_out(digits_fit):
 def test_digits_floor(digits_fit):
     X, y, cc = digits_fit
     assert cc.n_clusters_ == 10
-    # measured 0.834 / 0.899 / 0.899 for seeds 0 / 1 / 2 (the layout's local optimum
-    # decides whether two digit groups merge); without the layout: 0.21 (HDBSCAN)
-    assert adjusted_rand_score(y, cc.labels_) >= 0.80
+    # measured 0.834 / 0.899 / 0.899 for seeds 0 / 1 / 2 with one MST cut (the layout's
+    # local optimum decides whether two digit groups merge), 0.901 / 0.899 / 0.899 since
+    # "auto" also tries Gini 0.1 and 0.5; without the layout: 0.21 (HDBSCAN)
+    assert adjusted_rand_score(y, cc.labels_) >= 0.85
 
 
 def test_predict_with_layout(digits_fit):
