@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _checkpoint as ckpt
 from .._progress import set_torch_threads
 from .._validation import check_data, check_feature_names, check_random_state
+from ..distributed import fit_on_rank0
 from ..nn.experts import NeighborhoodContext
 from ..nn.gates import GATES, cluster_proba
 from . import _setup
@@ -198,8 +199,8 @@ class BaseGraphMoE(BaseEstimator):
         self.clustering_ = None
         self.knn_ = None
         if self.gate in _setup.GRAPH_GATES:
-            self.clustering_ = _setup.make_clustering(self.clustering, self.n_experts,
-                                                      G.shape[0], self.random_state).fit(G)
+            self.clustering_ = fit_on_rank0(_setup.make_clustering(
+                self.clustering, self.n_experts, G.shape[0], self.random_state), G, self.device)
             self.knn_ = self.clustering_.knn_
             self.history_.append({"epoch": 0, "event": "cluster",
                                   "n_clusters": int(self.clustering_.n_clusters_)})
