@@ -53,12 +53,13 @@ def test_moe_and_embedder_match_in_process(client, data):
     X, y = data
     Xd = da.from_array(X, chunks=(128, 2))
     moe = GraphMoERegressor(n_experts=3, hidden_dims=(8,), epochs=2, random_state=0).fit(X, y)
-    np.testing.assert_allclose(predict_blocks(moe, Xd).compute(), moe.predict(X), rtol=1e-12)
+    # float32 networks: the batch split may move the last bits
+    np.testing.assert_allclose(predict_blocks(moe, Xd).compute(), moe.predict(X), rtol=1e-5)
     experts, weights = route_blocks(moe, Xd)
     ref_experts, ref_weights = moe.route(X)
     assert experts.dtype == np.int64 and experts.shape == ref_experts.shape
     np.testing.assert_array_equal(experts.compute(), ref_experts)
-    np.testing.assert_allclose(weights.compute(), ref_weights, rtol=1e-12)
+    np.testing.assert_allclose(weights.compute(), ref_weights, rtol=1e-5)
     ae = AutoEncoder(n_components=2, hidden_dims=(8,), epochs=2, random_state=0).fit(X)
     # columns split over two blocks are joined first: an estimator needs whole rows
     Z = transform_blocks(ae, da.from_array(X, chunks=(128, 1)))
