@@ -49,6 +49,10 @@ class DataParallel:
         synchronises the gradients.
     device : str or torch.device
         Picks the backend of a process group created here (nccl for CUDA).
+    n_rows : int, optional
+        The training set's size on this rank; checked to be the same on all
+        ranks (they must pass the same ``X``), so that no rank waits forever
+        for a step that another never takes.
 
     Attributes
     ----------
@@ -57,9 +61,11 @@ class DataParallel:
         The DDP wrapper, or ``module`` itself in a single process.
     """
 
-    def __init__(self, module, device="cpu"):
+    def __init__(self, module, device="cpu", n_rows=None):
         self.world = init_from_env(device)
         self.module = module
+        if n_rows is not None:
+            self.check_same_rows(n_rows)
         if self.world.active and any(p.requires_grad for p in module.parameters()):
             # a rank whose rows route to no point of an expert leaves it unused this step
             self.module = nn.parallel.DistributedDataParallel(module,
@@ -80,6 +86,17 @@ class DataParallel:
             return idx, len(idx)
         rows = idx[self.world.rank::self.world.size]
         return (rows, len(rows)) if len(rows) else (idx[:1], 0)
+
+    def check_same_rows(self, n_rows):
+        """Raise ``ValueError`` on every rank unless all ranks train on ``n_rows`` rows."""
+        if not self.world.active:
+            return
+        total, squares = (float(v) for v in self.all_sum([n_rows, float(n_rows) ** 2]))
+        if squares * self.world.size != total ** 2:  # equal iff every rank has the same n
+            raise ValueError(
+                f"data-parallel training needs the same X on every rank: the "
+                f"{self.world.size} ranks passed different numbers of rows (this rank "
+                f"{n_rows}, mean {total / self.world.size:g}).")
 
     def all_sum(self, values):
         """Element-wise sum over the ranks of a float64 vector."""

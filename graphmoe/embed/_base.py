@@ -221,7 +221,7 @@ class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
         X_t = torch.from_numpy(X).to(self.device_)
         loop = self._start_loop(len(X), phase)
         neighbors = self._neighbors if use_graph else None
-        par = DataParallel(LossModule(self.module_, loss_fn), self.device_)
+        par = DataParallel(LossModule(self.module_, loss_fn), self.device_, len(X))
         bar = progress(range(loop.epoch, epochs), verbose=self.verbose and par.is_main, desc=desc)
         for epoch in ([] if loop.finished else bar):
             if on_epoch is not None:

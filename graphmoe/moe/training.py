@@ -72,7 +72,7 @@ def train_epochs(model, data, *, context, epochs, batch_size, learning_rate, coe
         optimizer.load_state_dict(optimizer_state["optimizer"])
         schedule.load_state_dict(optimizer_state["schedule"])
     model.train()
-    par = DataParallel(model, next(iter(params)).device)  # DDP under torchrun, else a no-op
+    par = DataParallel(model, params[0].device, n)  # DDP under torchrun, else a no-op
     for epoch in progress(range(start, epochs), verbose=verbose and par.is_main,
                           desc="GraphMoE epochs"):
         last_good = copy.deepcopy(model.state_dict())

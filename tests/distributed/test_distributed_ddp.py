@@ -111,3 +111,17 @@ def test_shards_cover_the_batch_once():
     par.world = World(4, 5)
     rows, n = par.shard(np.arange(3))  # a rank past the batch borrows a row at weight 0
     assert n == 0 and len(rows) == 1
+
+
+def test_ranks_with_different_rows_are_refused():
+    class TwoRanks(DataParallel):
+        def __init__(self, other_rows):
+            self.world, self.other_rows = World(0, 2), other_rows
+
+        def all_sum(self, values):  # the other rank's share of the all-reduce
+            n = self.other_rows
+            return torch.as_tensor(values, dtype=torch.float64) + torch.tensor([n, n * n])
+
+    TwoRanks(100).check_same_rows(100)
+    with pytest.raises(ValueError, match="needs the same X on every rank.*this rank 100"):
+        TwoRanks(90).check_same_rows(100)
