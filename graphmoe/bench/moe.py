@@ -27,10 +27,8 @@ __all__ = ["run_moe_benchmark", "regression_methods", "classification_methods", 
 #: task -> size settings; epochs are per fit
 FULL = {
     # the report's size is 5 x 5,000; subsampled to 5 x 2,000 to fit two shared CPU cores
-    "pinwheel": {"n_per_arm": 2000, "n_test_per_arm": 1000, "epochs": 20, "batch_size": 256,
-                 "gate_params": {"distill_epochs": 30}},
-    "interleaved": {"n_per_arm": 1000, "n_test_per_arm": 400, "epochs": 30, "batch_size": 256,
-                    "gate_params": {"distill_epochs": 40}},
+    "pinwheel": {"n_per_arm": 2000, "n_test_per_arm": 1000, "epochs": 20, "batch_size": 256},
+    "interleaved": {"n_per_arm": 1000, "n_test_per_arm": 400, "epochs": 30, "batch_size": 256},
     "digits": {"epochs": 40, "batch_size": 128},
     "fashion": {"n_train": 10000, "n_test": 2000, "epochs": 15, "batch_size": 256},
     "fashion-semi": {"n_train": 6000, "n_test": 2000, "epochs": 15, "batch_size": 256,

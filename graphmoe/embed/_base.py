@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _checkpoint as ckpt
+from ..distributed.data_parallel import DataParallel, LossModule
 from .._progress import progress, set_torch_threads
 from .._validation import check_data, check_feature_names, check_features, check_random_state
 from .graph_loss import input_neighbors, sample_neighbors
@@ -209,6 +210,10 @@ class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
         epochs and at the end of the phase; a fit resumed in ``phase`` picks it
         up here.
 
+        Under ``torchrun`` the loop is data-parallel (DDP): every rank draws the
+        same global batches and trains on its share of each; rank 0 alone shows
+        the bar and writes checkpoints (:mod:`graphmoe.distributed`).
+
         Returns
         -------
         TrainingHistory
@@ -216,17 +221,18 @@ class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
         X_t = torch.from_numpy(X).to(self.device_)
         loop = self._start_loop(len(X), phase)
         neighbors = self._neighbors if use_graph else None
-        bar = progress(range(loop.epoch, epochs), verbose=self.verbose, desc=desc)
+        par = DataParallel(LossModule(self.module_, loss_fn), self.device_, len(X))
+        bar = progress(range(loop.epoch, epochs), verbose=self.verbose and par.is_main, desc=desc)
         for epoch in ([] if loop.finished else bar):
             if on_epoch is not None:
                 on_epoch(epoch, epochs)
-            train_loss = self._train_epoch(X_t, loop.train_idx, loss_fn, loop.optimizer,
+            train_loss = self._train_epoch(X_t, loop.train_idx, par, loop.optimizer,
                                            loop.generator, neighbors, loop.last_good)
             loop.last_good = copy.deepcopy(self.module_.state_dict())
             loop.history["train_loss"].append(train_loss)
             postfix = {"loss": f"{train_loss:.4g}"}
             if len(loop.val_idx):
-                val_loss = self._evaluate(X_t, loop.val_idx, loss_fn)
+                val_loss = self._evaluate(X_t, loop.val_idx, loss_fn, par)
                 loop.history["val_loss"].append(val_loss)
                 postfix["val"] = f"{val_loss:.4g}"
                 if not np.isfinite(loop.best_val) or \
@@ -237,7 +243,8 @@ class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
             bar.set_postfix(**postfix)
             loop.epoch, loop.finished = epoch + 1, (epoch + 1 == epochs
                                                     or loop.wait >= self.patience)
-            if self.checkpoint_dir and (loop.finished or loop.epoch % self.checkpoint_every == 0):
+            due = loop.finished or loop.epoch % self.checkpoint_every == 0
+            if self.checkpoint_dir and par.is_main and due:
                 self._save_checkpoint(phase, loop)
             if loop.finished:
                 break
@@ -247,17 +254,20 @@ class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
         history["n_epochs"] = len(history["train_loss"])
         return history
 
-    def _train_epoch(self, X_t, train_idx, loss_fn, optimizer, generator, neighbors, last_good):
+    def _train_epoch(self, X_t, train_idx, par, optimizer, generator, neighbors, last_good):
+        """One pass; ``par`` (:class:`DataParallel`) runs this rank's share of each batch."""
         module = self.module_
         module.train()
         order = train_idx[torch.randperm(len(train_idx), generator=generator).numpy()]
         total, count = 0.0, 0
         for start in range(0, len(order), self.batch_size):
             batch = order[start:start + self.batch_size]
-            x_pos = None
-            if neighbors is not None:
-                x_pos = X_t[sample_neighbors(neighbors, batch, generator)]
-            loss, _ = loss_fn(X_t[batch], x_pos)
+            # drawn for the whole global batch: the generator advances as in one process
+            pos = None if neighbors is None else sample_neighbors(neighbors, batch, generator)
+            mine, n_mine = par.shard(np.arange(len(batch)))
+            x_pos = None if pos is None else X_t[pos[mine]]
+            loss, _ = par.module(X_t[batch[mine]], x_pos)
+            loss = par.global_means({"loss": loss}, {"loss": n_mine})[0]["loss"]
             if not torch.isfinite(loss):
                 self._diverged(loss.item(), last_good)
             optimizer.zero_grad()
@@ -279,14 +289,21 @@ class BaseEmbedder(ResumableTrainingMixin, TransformerMixin, BaseEstimator):
             "checkpoint when checkpoint_dir is set.")
 
     @torch.no_grad()
-    def _evaluate(self, X_t, idx, loss_fn):
+    def _evaluate(self, X_t, idx, loss_fn, par=None):
+        """Mean loss over rows ``idx``; with ``par``, each rank scores its share."""
         self.module_.eval()
+        n_all = len(idx)
+        if par is not None:
+            mine, n_mine = par.shard(idx)
+            idx = mine[:n_mine]
         total = 0.0
         for start in range(0, len(idx), _INFERENCE_BATCH):
             batch = idx[start:start + _INFERENCE_BATCH]
             loss, _ = loss_fn(X_t[batch], None)
             total += loss.item() * len(batch)
-        return total / len(idx)
+        if par is not None:
+            total = float(par.all_sum([total])[0])
+        return total / n_all
 
     # -- inference -----------------------------------------------------------------------
     def _check_input(self, X):

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from ..cluster.proba import cluster_proba
+from ..distributed import fit_on_rank0
 from ..nn.experts import ResidualExpert, make_expert
-from ..nn.gates import cluster_proba
 from ..nn.gates.hierarchical import expert_tree
 from . import _setup
 
@@ -33,8 +34,8 @@ class BuildMixin:
         self.clustering_ = None
         self.knn_ = None
         if self.gate in _setup.GRAPH_GATES:
-            self.clustering_ = _setup.make_clustering(self.clustering, self.n_experts,
-                                                      G.shape[0], self.random_state).fit(G)
+            self.clustering_ = fit_on_rank0(_setup.make_clustering(
+                self.clustering, self.n_experts, G.shape[0], self.random_state), G, self.device)
             self.knn_ = self.clustering_.knn_
             self.history_.append({"epoch": 0, "event": "cluster",
                                   "n_clusters": int(self.clustering_.n_clusters_)})

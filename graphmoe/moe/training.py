@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._progress import progress
+from ..distributed.data_parallel import DataParallel, moe_global_losses
 from .losses import task_loss
 from .matching import collapsed_experts, expert_load
 
@@ -75,16 +76,20 @@ def train_epochs(model, data, *, context, epochs, batch_size, learning_rate, coe
         optimizer.load_state_dict(optimizer_state["optimizer"])
         schedule.load_state_dict(optimizer_state["schedule"])
     model.train()
-    for epoch in progress(range(start, epochs), verbose=verbose, desc="GraphMoE epochs"):
+    par = DataParallel(model, params[0].device, n)  # DDP under torchrun, else a no-op
+    for epoch in progress(range(start, epochs), verbose=verbose and par.is_main,
+                          desc="GraphMoE epochs"):
         last_good = copy.deepcopy(model.state_dict())
         sums = dict.fromkeys(("loss", "task", *LOSS_TERMS), 0.0)
         for idx in np.array_split(rng.permutation(n), n_batches):
+            idx, n_mine = par.shard(idx)
             batch = data.rows(torch.as_tensor(idx))
-            out = _forward(model, batch, context, with_target=True)
+            out = _forward(par.module, batch, context, with_target=True)
             if out.output is None:  # NaN gate probabilities route no row to any expert
                 _diverged(model, last_good, "NaN routing", learning_rate)
             task = task_loss(out.output, batch.target, model.task)
-            loss = task + sum(coefs[t] * out.aux_losses[t] for t in LOSS_TERMS if coefs[t])
+            task, aux = moe_global_losses(par, task, out, batch, model.task, n_mine)
+            loss = task + sum(coefs[t] * aux[t] for t in LOSS_TERMS if coefs[t])
             if not torch.isfinite(loss):
                 _diverged(model, last_good, f"loss {loss.item()}", learning_rate)
             optimizer.zero_grad()
@@ -94,12 +99,12 @@ def train_epochs(model, data, *, context, epochs, batch_size, learning_rate, coe
             sums["loss"] += loss.item() / n_batches
             sums["task"] += task.item() / n_batches
             for t in LOSS_TERMS:
-                sums[t] += float(out.aux_losses[t].detach()) / n_batches
+                sums[t] += float(aux[t].detach()) / n_batches
         # the last step can overflow the weights with a finite loss
         if not all(torch.isfinite(p).all() for p in params):
             _diverged(model, last_good, "non-finite weights", learning_rate)
         history.append({"epoch": epoch0 + epoch + 1, "event": "epoch", **sums})
-        if on_epoch_end is not None:
+        if on_epoch_end is not None and par.is_main:
             on_epoch_end(epoch + 1, optimizer, schedule)
 
 
