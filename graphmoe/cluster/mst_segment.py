@@ -123,7 +123,7 @@ def mst_segment(mst_edges, min_cluster_size, n_clusters=None, gini_threshold=0.2
     # Genie merges out of weight order, so "last merge" means last in merge order:
     # the same tree with the merge step (linkage row + 1) as the height of each split.
     steps = replace(tree, lambda_birth=np.where(tree.birth_row >= 0,
-                                                1.0 / (tree.birth_row + 1.0), 0.0))
+                                                1.0 / (np.maximum(tree.birth_row, 0) + 1.0), 0.0))
     if n_clusters is None:
         n_clusters = largest_gap_n_clusters(steps, linkage)
     selected = select_top_splits(steps.parent, steps.lambda_birth, n_clusters)

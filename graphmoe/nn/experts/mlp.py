@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import MLP
 
 __all__ = ["MLPExpert"]
 
@@ -33,16 +32,21 @@ class MLPExpert(nn.Module):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.hidden_dims = tuple(int(h) for h in hidden_dims)
-        # torch-geometric's MLP without normalisation: ReLU between layers, a plain last layer
-        self.body = MLP([self.in_features, *self.hidden_dims, self.out_features], norm=None,
-                        act="relu", dropout=float(dropout), plain_last=True)
+        layers, width = [], self.in_features
+        for h in self.hidden_dims:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        layers.append(nn.Linear(width, self.out_features))
+        self.body = nn.Sequential(*layers)
         self.skip = nn.Linear(self.in_features, self.out_features) if skip else None
         self.reset_parameters()
 
     def reset_parameters(self):
-        self.body.reset_parameters()
-        if self.skip is not None:
-            self.skip.reset_parameters()
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                module.reset_parameters()
 
     @torch.no_grad()
     def init_linear(self, weight, bias):
@@ -51,8 +55,8 @@ class MLPExpert(nn.Module):
             raise ValueError("init_linear needs the skip path (skip=True).")
         self.skip.weight.copy_(weight)
         self.skip.bias.copy_(bias)
-        nn.init.zeros_(self.body.lins[-1].weight)
-        nn.init.zeros_(self.body.lins[-1].bias)
+        nn.init.zeros_(self.body[-1].weight)
+        nn.init.zeros_(self.body[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x)

@@ -117,8 +117,10 @@ class DMVAEGate(Gate):
         super().__init__(n_experts)
         if init not in ("hierarchy", "none"):
             raise ValueError(f"init must be 'hierarchy' or 'none', got {init!r}.")
-        if not 0.0 <= float(min_weight) < 1.0 / max(1, self.n_experts) + 1e-12:
-            raise ValueError(f"min_weight must lie in [0, 1/n_experts], got {min_weight!r}.")
+        if not 0.0 <= float(min_weight) < 1.0:
+            raise ValueError(f"min_weight must lie in [0, 1), got {min_weight!r}.")
+        # above 1/n_experts it could prune every weight of a uniform row: cap it there
+        min_weight = min(float(min_weight), 1.0 / max(1, self.n_experts))
         self.in_features, self.latent_dim = int(in_features), int(latent_dim)
         self.hidden_dims, self.likelihood = tuple(int(h) for h in hidden_dims), likelihood
         self.temperature, self.distill_epochs = float(temperature), int(distill_epochs)
