@@ -94,10 +94,23 @@ def fit_on_rank0(estimator, X, device="cpu"):
     The clustering of a distributed GraphMoE fit runs this way: one process
     builds the kNN graph and the hierarchy, the others receive the result, so
     every replica starts from the same experts whatever the numerical noise
-    of a parallel kNN search.
+    of a parallel kNN search. When the fit raises on rank 0, every rank raises
+    (rank 0 the original error, the others a ``RuntimeError`` naming it)
+    instead of waiting for a broadcast that never comes.
     """
     world = init_from_env(device)
     if not world.active:
         return estimator.fit(X)
-    fitted = estimator.fit(X) if world.is_main else None
-    return broadcast_object(fitted, world)
+    fitted = failure = None
+    if world.is_main:
+        try:
+            fitted = estimator.fit(X)
+        except Exception as err:  # noqa: BLE001 - every rank must hear of it, then re-raise
+            failure = err
+    fitted, failure = broadcast_object((fitted, failure), world)
+    if failure is not None:
+        if world.is_main:
+            raise failure
+        raise RuntimeError(f"the clustering fit on rank 0 failed: "
+                           f"{type(failure).__name__}: {failure}") from failure
+    return fitted

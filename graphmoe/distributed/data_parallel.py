@@ -98,6 +98,17 @@ class DataParallel:
                 f"{self.world.size} ranks passed different numbers of rows (this rank "
                 f"{n_rows}, mean {total / self.world.size:g}).")
 
+    def any_rank(self, flag):
+        """Whether ``flag`` is true on any rank (every rank gets the same answer).
+
+        A rank that would stop alone (an error only it sees) asks this first,
+        so that all stop together instead of the others waiting in the next
+        collective for ever.
+        """
+        if not self.world.active:
+            return bool(flag)
+        return bool(self.all_sum([1.0 if flag else 0.0])[0] > 0)
+
     def all_sum(self, values):
         """Element-wise sum over the ranks of a float64 vector."""
         values = torch.as_tensor(values, dtype=torch.float64)

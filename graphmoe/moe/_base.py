@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from .. import _checkpoint as ckpt
 from .._progress import set_torch_threads
 from .._validation import check_random_state
-from ..nn.gates import GATES
+from ..nn.gates import gate_entry, gate_names
 from . import _setup
 from ._build import BuildMixin
 from ._fitting import FittingMixin
@@ -29,6 +29,22 @@ from .training import MoEData
 __all__ = ["BaseGraphMoE"]
 
 
+class _RegisteredGate(StrOptions):
+    """``gate=``: a name of the gate registry *now*, so that a gate registered after
+    import (:func:`graphmoe.nn.gates.register_gate`) is accepted."""
+
+    def __init__(self):
+        super().__init__(set())
+
+    @property
+    def options(self):
+        return set(gate_names())
+
+    @options.setter
+    def options(self, value):  # the registry is the one source; nothing to store
+        pass
+
+
 class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEstimator):
     """Parameters and the fit transaction; see the subclasses for the parameters."""
 
@@ -36,7 +52,7 @@ class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEsti
         "embedder": [None, StrOptions({"ae", "vae", "dmvae"}), HasMethods(["fit", "transform"])],
         "clustering": [None, HasMethods(["fit"])],
         "expert": [StrOptions({"mlp", "gnn"})],
-        "gate": [StrOptions(set(GATES))],
+        "gate": [_RegisteredGate()],
         "n_experts": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "top_k": [Interval(numbers.Integral, 1, None, closed="left")],
         "hierarchical": ["boolean"],
@@ -68,6 +84,15 @@ class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEsti
     }
 
     _task = None  # "regression" | "classification", set by subclasses
+
+    # Model files written before these parameters existed restore without them; these
+    # class-level values are how those models were built (no pair or parent experts,
+    # the halo's weights of then), so that they predict as they did. ``__init__`` sets
+    # every parameter on the instance, so new estimators never read them.
+    pair_experts = False
+    parent_experts = False
+    expert_params = None
+    halo_decay = 0.5
 
     def __init__(self, embedder=None, clustering=None, expert="mlp", gate="graph",
                  n_experts=None, top_k=2, hierarchical=False, halo=0, hidden_dims=(32, 32),
@@ -139,7 +164,7 @@ class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEsti
         return self
 
     def _check_structure(self, groups, n_rows):
-        if self.gate in ("labels", "oracle") and groups is None:
+        if gate_entry(self.gate).cls.needs_groups and groups is None:
             raise ValueError(f"gate={self.gate!r} needs group labels: call fit(X, y, groups=...).")
         if groups is not None and len(groups) != n_rows:
             raise ValueError(f"groups has {len(groups)} entries but X has {n_rows} rows.")

@@ -68,6 +68,9 @@ class GraphMoE(nn.Module):
     ``x (n, in_features)``, ``gate_input (n, d)`` -> :class:`MoEOutput`.
     """
 
+    #: modules restored from files written before ``dispatch`` existed loop, as they did
+    dispatch = "loop"
+
     def __init__(self, experts, gate, top_k=2, task="regression", dispatch="auto"):
         super().__init__()
         if dispatch not in DISPATCH:

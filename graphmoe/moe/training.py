@@ -85,7 +85,9 @@ def train_epochs(model, data, *, context, epochs, batch_size, learning_rate, coe
             idx, n_mine = par.shard(idx)
             batch = data.rows(torch.as_tensor(idx))
             out = _forward(par.module, batch, context, with_target=True)
-            if out.output is None:  # NaN gate probabilities route no row to any expert
+            # NaN gate probabilities route no row to any expert; under torchrun every
+            # rank learns of it, so that none waits for the others in the next collective
+            if par.any_rank(out.output is None):
                 _diverged(model, last_good, "NaN routing", learning_rate)
             task = task_loss(out.output, batch.target, model.task)
             task, aux = moe_global_losses(par, task, out, batch, model.task, n_mine)

@@ -22,6 +22,17 @@ __all__ = ["ALLOWED_MODULES", "resolve_class", "class_path", "transient_attribut
 ALLOWED_MODULES = ("graphmoe", "sklearn", "torch.nn", "torch_geometric.nn", "collections")
 
 
+#: classes that moved since a release wrote model files: ``(module, qualname)`` as
+#: written then -> where the class lives now. Files of 0.1 name the
+#: embedders' torch modules under ``graphmoe.embed``; they live in ``graphmoe.nn`` now.
+MOVED_CLASSES = {
+    ("graphmoe.embed.networks", "MLP"): ("graphmoe.nn.networks", "MLP"),
+    ("graphmoe.embed.vae", "VAEModule"): ("graphmoe.nn.vae", "VAEModule"),
+    ("graphmoe.embed.dmvae_module", "DMVAEModule"): ("graphmoe.nn.dmvae", "DMVAEModule"),
+    ("graphmoe.embed.dmvae_module", "DMVAEOutput"): ("graphmoe.nn.dmvae", "DMVAEOutput"),
+}
+
+
 def _allowed(module):
     return any(module == m or module.startswith(m + ".") for m in ALLOWED_MODULES)
 
@@ -41,7 +52,7 @@ def resolve_class(path):
     if (not isinstance(path, list) or len(path) != 2
             or not all(isinstance(p, str) for p in path)):
         raise ValueError(f"malformed class path {path!r} in the model file.")
-    module, qualname = path
+    module, qualname = MOVED_CLASSES.get(tuple(path), path)
     if not _allowed(module) or "<" in qualname:
         raise ValueError(
             f"the model file names class {module}.{qualname}, which is not allowlisted "

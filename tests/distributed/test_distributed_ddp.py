@@ -13,6 +13,7 @@ from graphmoe.distributed import World, current_world, init_from_env
 from graphmoe.distributed.data_parallel import DataParallel
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
+FAULT_WORKER = Path(__file__).with_name("ddp_fault_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 #: relative tolerance of the 2-process curves and predictions against one process: the
@@ -72,6 +73,44 @@ def test_two_processes_match_one(tmp_path):
     # the curves move: a loop that did nothing would match trivially
     assert a["ae_train"][-1] < a["ae_train"][0]
     assert a["moe_loss"][-1] < a["moe_loss"][0]
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_gloo_missing() is not None, reason=str(_gloo_missing()))
+@pytest.mark.parametrize("fault, messages", [
+    ("clustering", ("ValueError: clustering failed on purpose",
+                    "RuntimeError: the clustering fit on rank 0 failed")),
+    ("nan-routing", ("diverged (NaN routing)", "diverged (NaN routing)")),
+])
+def test_a_failure_on_one_rank_stops_every_rank(tmp_path, fault, messages):
+    # the two ranks are started by hand, with torchrun's environment, because torchrun
+    # kills the other ranks as soon as one fails: here each must stop on its own
+    env = dict(_env(), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()))
+    procs = [subprocess.Popen([sys.executable, str(FAULT_WORKER), fault],
+                              env=dict(env, RANK=str(rank), LOCAL_RANK=str(rank)), cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for rank in (0, 1)]
+    outs = []
+    try:
+        for proc in procs:
+            outs.append(proc.communicate(timeout=180)[0])
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{fault}: a rank hung instead of stopping")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    for rank, (proc, out, message) in enumerate(zip(procs, outs, messages)):
+        assert proc.returncode != 0 and "fit returned" not in out, (rank, out[-3000:])
+        assert message in out, (rank, out[-3000:])
 
 
 def test_outside_torchrun_nothing_is_distributed(monkeypatch):

@@ -109,6 +109,10 @@ class DMVAEGate(Gate):
     """
 
     trainable = True
+    # gates restored from files written before these parameters existed: no pruning,
+    # no jitter, as they were trained
+    min_weight = 0.0
+    jitter = 0.0
 
     def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(128, 128),
                  likelihood="gaussian", temperature=1.0, distill_epochs=300, learning_rate=3e-3,
