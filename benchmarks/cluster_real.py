@@ -6,7 +6,8 @@ same process, shows the warm cost. Peak memory is the process's peak
 resident set (ru_maxrss), data loading included, the same for every method.
 
     .venv/bin/python benchmarks/cluster_real.py [--datasets digits fashion10k fashion70k blobs]
-        [--methods default hdbscan mst evoc umap-hdbscan ae-default] [--n-clusters 10|0]
+        [--methods default hdbscan mst evoc umap-hdbscan ae-default ae-layout]
+        [--n-clusters 10|0] [--seeds N] [--first-only] [--ae-epochs E] [--ae-fit-samples N]
         [--out FILE]
     .venv/bin/python benchmarks/cluster_real.py --choice moons pinwheel spirals digits fashion10k
 
@@ -28,7 +29,8 @@ import warnings
 import numpy as np
 
 DATASETS = ["digits", "fashion10k", "fashion70k", "blobs"]
-METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default", "ae-layout"]
+METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default", "ae-layout",
+           "layouts3"]
 
 
 def load(name):
@@ -48,13 +50,16 @@ def load(name):
     raise ValueError(f"unknown dataset {name!r}")
 
 
-def make_fit(method, k, seed=0, ae_epochs=20):
+def make_fit(method, k, seed=0, ae_epochs=20, ae_fit_samples=0):
     """A function X -> labels for ``method`` (fresh estimator per call)."""
     from graphmoe import ConnectivityClustering
 
     if method in ("default", "hdbscan", "mst"):
         kind = "auto" if method == "default" else method
         return lambda X: ConnectivityClustering(kind, n_clusters=k, random_state=seed).fit(X).labels_
+    if method == "layouts3":  # the default estimator, best of three layouts
+        return lambda X: ConnectivityClustering(n_clusters=k, n_layouts=3,
+                                                random_state=seed).fit(X).labels_
     if method in ("ae-default", "ae-layout"):
         from graphmoe.embed import AutoEncoder, GraphLayout
 
@@ -66,8 +71,13 @@ def make_fit(method, k, seed=0, ae_epochs=20):
             layout = GraphLayout(n_components=8, random_state=seed)
 
         def fit(X):
-            Z = AutoEncoder(n_components=10, epochs=ae_epochs, graph_weight=5.0,
-                            num_threads=2, random_state=seed).fit_transform(X)
+            rows = X  # ae_fit_samples > 0: train on that many random rows, encode all
+            if 0 < ae_fit_samples < len(X):
+                rows = X[np.random.default_rng(seed).choice(len(X), ae_fit_samples,
+                                                            replace=False)]
+            ae = AutoEncoder(n_components=10, epochs=ae_epochs, graph_weight=5.0,
+                             num_threads=2, random_state=seed).fit(rows)
+            Z = ae.transform(X)
             return ConnectivityClustering(n_clusters=k, layout=layout,
                                           random_state=seed).fit(Z).labels_
         return fit
@@ -101,13 +111,13 @@ def accuracy_noise_wrong(y, labels):
     return float(C[rows, cols].sum() / y.size)
 
 
-def worker(method, dataset, k, seed=0, ae_epochs=20, second_fit=True):
+def worker(method, dataset, k, seed=0, ae_epochs=20, second_fit=True, ae_fit_samples=0):
     """Run one pair in this (fresh) process and print one JSON line."""
     from sklearn.metrics import adjusted_rand_score
 
     warnings.simplefilter("ignore")
     X, y = load(dataset)
-    fit = make_fit(method, k, seed, ae_epochs)
+    fit = make_fit(method, k, seed, ae_epochs, ae_fit_samples)
     t, cpu = time.perf_counter(), time.process_time()
     labels = np.asarray(fit(X))
     first, first_cpu = time.perf_counter() - t, time.process_time() - cpu
@@ -204,6 +214,9 @@ def main(argv=None):
                         help="seeds 0..SEEDS-1 of every run (and of --choice)")
     parser.add_argument("--ae-epochs", type=int, default=20,
                         help="AutoEncoder epochs of the ae-* methods")
+    parser.add_argument("--ae-fit-samples", type=int, default=0,
+                        help="ae-* methods: train the AutoEncoder on this many random rows "
+                             "(0: all) and encode every row")
     parser.add_argument("--first-only", action="store_true",
                         help="skip the second (warm) fit, e.g. for the slow ae-* methods")
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -211,7 +224,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     k = args.n_clusters or None
     if args.worker:
-        worker(*args.worker, k, args.seed, args.ae_epochs, not args.first_only)
+        worker(*args.worker, k, args.seed, args.ae_epochs, not args.first_only,
+               args.ae_fit_samples)
         return
     if args.choice is not None:
         text = choice_table(args.choice or ["moons", "pinwheel", "spirals", "digits"],
@@ -225,7 +239,8 @@ def main(argv=None):
     for dataset in args.datasets:
         for method in args.methods:
             for seed in range(args.seeds):
-                extra = ["--ae-epochs", str(args.ae_epochs)] + ["--first-only"] * args.first_only
+                extra = ["--ae-epochs", str(args.ae_epochs), "--ae-fit-samples",
+                         str(args.ae_fit_samples)] + ["--first-only"] * args.first_only
                 rows.append(run_fresh(method, dataset, k, args.timeout, seed, extra))
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     text = table(rows)
