@@ -29,8 +29,7 @@ import warnings
 import numpy as np
 
 DATASETS = ["digits", "fashion10k", "fashion70k", "blobs"]
-METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default", "ae-layout",
-           "layouts3"]
+METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default", "ae-layout"]
 
 
 def load(name):
@@ -57,9 +56,6 @@ def make_fit(method, k, seed=0, ae_epochs=20, ae_fit_samples=0):
     if method in ("default", "hdbscan", "mst"):
         kind = "auto" if method == "default" else method
         return lambda X: ConnectivityClustering(kind, n_clusters=k, random_state=seed).fit(X).labels_
-    if method == "layouts3":  # the default estimator, best of three layouts
-        return lambda X: ConnectivityClustering(n_clusters=k, n_layouts=3,
-                                                random_state=seed).fit(X).labels_
     if method in ("ae-default", "ae-layout"):
         from graphmoe.embed import AutoEncoder, GraphLayout
 

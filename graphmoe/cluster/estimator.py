@@ -10,15 +10,14 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._progress import progress
-from .._validation import (check_data, check_feature_names, check_n_neighbors, check_query_data,
-                           check_random_state)
+from .._validation import check_data, check_feature_names, check_n_neighbors, check_query_data
 from ..graph import KNNGraph
 from ..graph._index import BACKENDS
 from ._lookup import RowLookup, row_projection
 from .hierarchy import ClusterHierarchy
 from .membership import route_membership, training_membership
 from .method_choice import candidate_methods, default_min_samples, segment_graph
-from .modularity import partition_modularity, refine_modularity, symmetric_adjacency
+from .modularity import refine_modularity, symmetric_adjacency
 
 __all__ = ["ConnectivityClustering", "LAYOUT_THRESHOLD", "LAYOUT_COMPONENTS"]
 
@@ -131,15 +130,6 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         boundary samples the layout placed on the wrong side. Fashion-MNIST
         10k, seeds 0-2: ARI 0.470 / 0.508 / 0.473 -> 0.473 / 0.513 / 0.482;
         digits unchanged (within 0.001).
-    n_layouts : int, default=1
-        With a layout: lay ``X`` out this many times (the first with
-        ``random_state``, the others with states drawn from it), segment each
-        and keep the partition of largest modularity on the kNN graph of
-        ``X`` (the one graph the layouts share). Which garments a layout keeps
-        apart varies from seed to seed; this modularity ranked the three
-        Fashion-MNIST 70k layouts of seeds 0 / 1 / 2 in the order of their ARI
-        (0.555 / 0.513 / 0.459). Costs a layout and a segmentation per extra
-        layout.
     random_state : int, RandomState or None, default=None
     n_jobs : int or None, default=None
     verbose : bool, default=False
@@ -209,7 +199,6 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         "allow_single_cluster": ["boolean"],
         "gini_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
         "refine": ["boolean"],
-        "n_layouts": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": [None, numbers.Integral],
         "verbose": ["verbose"],
@@ -218,7 +207,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
     def __init__(self, method="auto", n_clusters=None, min_cluster_size=15, min_samples=None,
                  n_neighbors=15, metric="euclidean", backend="auto", layout="auto",
                  layout_threshold=LAYOUT_THRESHOLD, allow_single_cluster=False,
-                 gini_threshold=0.2, refine=True, n_layouts=1, random_state=None, n_jobs=None,
+                 gini_threshold=0.2, refine=True, random_state=None, n_jobs=None,
                  verbose=False):
         self.method = method
         self.n_clusters = n_clusters
@@ -231,7 +220,6 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         self.layout_threshold = layout_threshold
         self.allow_single_cluster = allow_single_cluster
         self.refine = refine
-        self.n_layouts = n_layouts
         self.gini_threshold = gini_threshold
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -257,32 +245,24 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
             for m in candidate_methods(self.method)]
         return max(n_neighbors, *needed)
 
-    def _make_layout(self, n, d, random_state=None):
-        """The unfitted layout to use, or None (no layout).
-
-        ``random_state`` (when given) replaces the estimator's in the layout,
-        also in a user's transformer that has that parameter (``n_layouts``).
-        """
+    def _make_layout(self, n, d):
+        """The unfitted layout to use, or None (no layout)."""
         if self.layout is None or self.layout == "off":
             return None
         if not isinstance(self.layout, str):
-            layout = clone(self.layout)
-            if random_state is not None and "random_state" in layout.get_params():
-                layout.set_params(random_state=random_state)
-            return layout
+            return clone(self.layout)
         # Tiny inputs (the sklearn checks) are never laid out: a spectral start needs a graph.
         if d <= self.layout_threshold or n <= 4 * self.n_neighbors:
             return None
         from ..embed.layout import GraphLayout  # lazy: graphmoe.embed imports torch
 
         return GraphLayout(n_components=LAYOUT_COMPONENTS, n_neighbors=self.n_neighbors,
-                           metric=self.metric,
-                           random_state=self.random_state if random_state is None else random_state,
+                           metric=self.metric, random_state=self.random_state,
                            n_jobs=self.n_jobs, verbose=self.verbose)
 
-    def _fit_layout(self, X, k, random_state=None):
+    def _fit_layout(self, X, k):
         """Lay out ``X`` when asked to; return the KNNGraph that is segmented."""
-        layout = self._make_layout(*X.shape, random_state)
+        layout = self._make_layout(*X.shape)
         self.layout_, self.embedding_, self.layout_knn_ = layout, None, None
         if layout is None:
             return self.knn_
@@ -307,14 +287,24 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
                              random_state=self.random_state, n_jobs=self.n_jobs).fit(X)
         self.graph_ = self.knn_.graph_
         bar.update()
-        space, choice, labels = self._segment(X, k)
+        space = self._fit_layout(X, k)
+        bar.update()
+        # MST ties broken by raw distance, then by the rows' contents: row-order free
+        choice = segment_graph(space, self.method, self._min_cluster_size, self.min_samples,
+                               self.n_clusters, self.allow_single_cluster, self.gini_threshold,
+                               node_keys=row_projection(X))
         self.method_, self.method_scores_ = choice.method, choice.scores
         self.gini_threshold_, self.split_order_ = choice.gini_threshold, choice.splits
         self.core_distances_, self.mst_ = choice.core_distances, choice.mst
-        bar.update(2)
+        bar.update()
         self._lookup = RowLookup(X)
         rep = self._lookup.representative
         seg = choice.segmentation
+        labels = seg.labels
+        if (self.refine and self.method == "auto" and self.n_clusters is not None
+                and space is not self.knn_ and choice.method == "mst"):
+            union = symmetric_adjacency(self.knn_.graph_) + symmetric_adjacency(space.graph_)
+            labels = refine_modularity(union, labels)
         labels = labels[rep]  # identical rows share the first one's label
         self.labels_, self.hierarchy_ = self._finish(seg, labels, rep)
         self.n_clusters_ = int(self.hierarchy_.cluster_nodes.size)
@@ -324,39 +314,6 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         bar.update()
         bar.close()
         return self
-
-    def _segment(self, X, k):
-        """Lay out (``n_layouts`` times), segment, refine; keep the best layout's partition.
-
-        Returns the segmented KNNGraph, the SegmentChoice and the labels; the
-        kept layout's ``layout_``, ``embedding_`` and ``layout_knn_`` stay set.
-        """
-        laid_out = self._make_layout(*X.shape) is not None
-        states = [None]
-        if self.n_layouts > 1 and laid_out:
-            rng = check_random_state(self.random_state)
-            states += [int(rng.randint(2**31 - 1)) for _ in range(self.n_layouts - 1)]
-        adjacency = symmetric_adjacency(self.knn_.graph_) if laid_out else None
-        best, best_score = None, -np.inf
-        for state in states:
-            space = self._fit_layout(X, k, state)
-            # MST ties broken by raw distance, then by the rows' contents: row-order free
-            choice = segment_graph(space, self.method, self._min_cluster_size, self.min_samples,
-                                   self.n_clusters, self.allow_single_cluster,
-                                   self.gini_threshold, node_keys=row_projection(X))
-            labels = choice.segmentation.labels
-            if (self.refine and self.method == "auto" and self.n_clusters is not None
-                    and space is not self.knn_ and choice.method == "mst"):
-                union = adjacency + symmetric_adjacency(space.graph_)
-                labels = refine_modularity(union, labels)
-            # Layouts are compared on the one graph they share, the kNN graph of X.
-            score = partition_modularity(self.knn_.graph_, labels, adjacency) \
-                if len(states) > 1 else 0.0
-            if best is None or score > best_score:
-                best_score = score
-                best = (space, choice, labels, self.layout_, self.embedding_, self.layout_knn_)
-        space, choice, labels, self.layout_, self.embedding_, self.layout_knn_ = best
-        return space, choice, labels
 
     def _finish(self, seg, labels, rep):
         """Relabel 0..K-1 over the clusters that kept samples, and build the hierarchy."""
