@@ -6,7 +6,8 @@ from networkx.algorithms.community import modularity as nx_modularity
 from sklearn.metrics import adjusted_rand_score
 
 from graphmoe import ConnectivityClustering, KNNGraph, datasets
-from graphmoe.cluster.modularity import partition_modularity, refine_modularity, symmetric_adjacency
+from graphmoe.cluster.modularity import (partition_modularity, refine_modularity,
+                                        symmetric_adjacency)
 from graphmoe.cluster.selection import select_best_splits
 
 
