@@ -27,6 +27,8 @@ def test_auto_keeps_the_candidate_of_largest_modularity(spirals):
         assert partition_modularity(single.knn_.graph_, single.labels_) <= kept + 1e-12
     if auto.method_ == "mst":
         assert auto.gini_threshold_ in (0.2, *AUTO_GINI)
+        assert auto.split_order_ in ("merge", "modularity")
+    if auto.method_ == "mst" and auto.split_order_ == "merge":
         same = ConnectivityClustering("mst", n_clusters=5, gini_threshold=auto.gini_threshold_,
                                       random_state=0).fit(X)
         np.testing.assert_array_equal(same.labels_, auto.labels_)

@@ -17,6 +17,7 @@ from ._lookup import RowLookup, row_projection
 from .hierarchy import ClusterHierarchy
 from .membership import route_membership, training_membership
 from .method_choice import candidate_methods, default_min_samples, segment_graph
+from .modularity import refine_modularity, symmetric_adjacency
 
 __all__ = ["ConnectivityClustering", "LAYOUT_THRESHOLD", "LAYOUT_COMPONENTS"]
 
@@ -57,12 +58,15 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         ``"mst"``: the same tree cut into clusters that cover every sample
         (each non-core sample joins the cluster it reaches first along the MST).
         ``"auto"``: HDBSCAN and MST cuts (with ``n_clusters``: at the Gini
-        thresholds 0.1, ``gini_threshold`` and 0.5), all from one MST when
-        their ``min_samples`` agree, and the partition of
+        thresholds 0.1, ``gini_threshold`` and 0.5, each tree cut both by
+        undoing its last merges and best-first by modularity), all from one
+        MST when their ``min_samples`` agree, and the partition of
         largest modularity (unweighted kNN graph of the segmented space, noise
-        samples as singletons) is kept, ties going to ``"mst"``; ``method_``
-        and ``gini_threshold_`` tell which (modularity follows the ARI of the
-        MST cuts closely; see ``method_choice.py``). Modularity rather
+        samples as singletons) is kept, ties going to ``"mst"``; ``method_``,
+        ``gini_threshold_`` and ``split_order_`` tell which (modularity follows
+        the ARI of the MST cuts closely; see ``method_choice.py``). With
+        ``n_clusters``, a layout and ``refine=True``, the kept MST cut's
+        boundary is then mended by local modularity moves (see ``refine``). Modularity rather
         than a density index (DBCV): on Fashion-MNIST the garment classes are
         not density-separated and a DBCV-style index prefers HDBSCAN's one
         cluster of 51 % of the points (ARI 0.28) to the balanced MST cut
@@ -116,6 +120,16 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         seeds, mean ARI 0.95 / 0.93 / 0.81 at 0.1 / 0.2 / 0.3; choosing the
         number itself works better with larger values (digits 0.47 / 0.55 /
         0.68), hence 0.2.
+    refine : bool, default=True
+        ``method="auto"`` with ``n_clusters`` on laid-out data, when an MST cut
+        is kept: move single samples between the clusters while that raises
+        the modularity on the union of the kNN graph of ``X`` and the
+        layout's kNN graph (Louvain's local moves, the clusters and their
+        number kept; ``modularity.refine_modularity``). The cut follows the
+        layout only; the union lets the original neighbourhoods settle
+        boundary samples the layout placed on the wrong side. Fashion-MNIST
+        10k, seeds 0-2: ARI 0.470 / 0.508 / 0.473 -> 0.473 / 0.513 / 0.482;
+        digits unchanged (within 0.001).
     random_state : int, RandomState or None, default=None
     n_jobs : int or None, default=None
     verbose : bool, default=False
@@ -142,6 +156,10 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         ``method="auto"`` only: best modularity of each method (else empty).
     gini_threshold_ : float or None
         Gini threshold of the kept MST cut (None when HDBSCAN was kept).
+    split_order_ : {"merge", "modularity"} or None
+        How the kept MST cut chose its clusters: by undoing the tree's last
+        merges, or best-first by modularity (``"auto"`` with ``n_clusters``
+        only); None when HDBSCAN was kept.
     layout_ : fitted layout or None
         The transformer that laid ``X`` out (None: segmented as it is).
     embedding_ : ndarray of shape (n_samples, n_components) or None
@@ -180,6 +198,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         "layout_threshold": [Interval(numbers.Integral, 0, None, closed="left")],
         "allow_single_cluster": ["boolean"],
         "gini_threshold": [Interval(numbers.Real, 0, 1, closed="both")],
+        "refine": ["boolean"],
         "random_state": ["random_state"],
         "n_jobs": [None, numbers.Integral],
         "verbose": ["verbose"],
@@ -188,7 +207,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
     def __init__(self, method="auto", n_clusters=None, min_cluster_size=15, min_samples=None,
                  n_neighbors=15, metric="euclidean", backend="auto", layout="auto",
                  layout_threshold=LAYOUT_THRESHOLD, allow_single_cluster=False,
-                 gini_threshold=0.2, random_state=None, n_jobs=None, verbose=False):
+                 gini_threshold=0.2, refine=True, random_state=None, n_jobs=None,
+                 verbose=False):
         self.method = method
         self.n_clusters = n_clusters
         self.min_cluster_size = min_cluster_size
@@ -199,6 +219,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         self.layout = layout
         self.layout_threshold = layout_threshold
         self.allow_single_cluster = allow_single_cluster
+        self.refine = refine
         self.gini_threshold = gini_threshold
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -273,13 +294,18 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
                                self.n_clusters, self.allow_single_cluster, self.gini_threshold,
                                node_keys=row_projection(X))
         self.method_, self.method_scores_ = choice.method, choice.scores
-        self.gini_threshold_ = choice.gini_threshold
+        self.gini_threshold_, self.split_order_ = choice.gini_threshold, choice.splits
         self.core_distances_, self.mst_ = choice.core_distances, choice.mst
         bar.update()
         self._lookup = RowLookup(X)
         rep = self._lookup.representative
         seg = choice.segmentation
-        labels = seg.labels[rep]  # identical rows share the first one's label
+        labels = seg.labels
+        if (self.refine and self.method == "auto" and self.n_clusters is not None
+                and space is not self.knn_ and choice.method == "mst"):
+            union = symmetric_adjacency(self.knn_.graph_) + symmetric_adjacency(space.graph_)
+            labels = refine_modularity(union, labels)
+        labels = labels[rep]  # identical rows share the first one's label
         self.labels_, self.hierarchy_ = self._finish(seg, labels, rep)
         self.n_clusters_ = int(self.hierarchy_.cluster_nodes.size)
         self.membership_ = training_membership(space.indices_, space.distances_,

@@ -21,7 +21,7 @@ from numba import njit
 from .condensed import condensed_tree, single_linkage_tree
 from .genie import _find, genie_merge_order, monotone_heights
 from .segmentation import Segmentation
-from .selection import labels_from_selection, select_top_splits
+from .selection import labels_from_selection, select_best_splits, select_top_splits
 
 __all__ = ["mst_segment", "propagate_labels"]
 
@@ -102,7 +102,8 @@ def largest_gap_n_clusters(steps, linkage, max_clusters=10):
     return int(np.argmax(ratio)) + 2
 
 
-def mst_segment(mst_edges, min_cluster_size, n_clusters=None, gini_threshold=0.2):
+def mst_segment(mst_edges, min_cluster_size, n_clusters=None, gini_threshold=0.2,
+                split_score=None):
     """MST-cut labels (no noise) from the weight-sorted mutual-reachability MST edges.
 
     The MST edges are merged in Genie's order (``gini_threshold``), the
@@ -113,6 +114,12 @@ def mst_segment(mst_edges, min_cluster_size, n_clusters=None, gini_threshold=0.2
     clusters' cores join a cluster along the same merge order. A tree that
     never splits gives one cluster.
 
+    ``split_score`` (a function of the full label vector, higher is better),
+    with ``n_clusters`` given: instead of undoing the last merges, descend
+    the same tree best-first, each time splitting the cluster whose split
+    (after the non-core samples are attached) scores highest
+    (``selection.select_best_splits``).
+
     Returns
     -------
     Segmentation
@@ -120,15 +127,22 @@ def mst_segment(mst_edges, min_cluster_size, n_clusters=None, gini_threshold=0.2
     edges = mst_edges[genie_merge_order(mst_edges, gini_threshold)]
     linkage = single_linkage_tree(edges)
     tree = condensed_tree(monotone_heights(linkage), min_cluster_size)
-    # Genie merges out of weight order, so "last merge" means last in merge order:
-    # the same tree with the merge step (linkage row + 1) as the height of each split.
-    steps = replace(tree, lambda_birth=np.where(tree.birth_row >= 0,
-                                                1.0 / (np.maximum(tree.birth_row, 0) + 1.0), 0.0))
-    if n_clusters is None:
-        n_clusters = largest_gap_n_clusters(steps, linkage)
-    selected = select_top_splits(steps.parent, steps.lambda_birth, n_clusters)
+
+    def label(selected):
+        return propagate_labels(edges, labels_from_selection(tree.parent, selected,
+                                                             tree.point_node))
+
+    if n_clusters is not None and split_score is not None:
+        selected = select_best_splits(tree.parent, n_clusters,
+                                      lambda sel: split_score(label(sel)))
+    else:
+        # Genie merges out of weight order, so "last merge" means last in merge order:
+        # the same tree with the merge step (linkage row + 1) as the height of each split.
+        steps = replace(tree, lambda_birth=np.where(
+            tree.birth_row >= 0, 1.0 / (np.maximum(tree.birth_row, 0) + 1.0), 0.0))
+        if n_clusters is None:
+            n_clusters = largest_gap_n_clusters(steps, linkage)
+        selected = select_top_splits(steps.parent, steps.lambda_birth, n_clusters)
     if selected.size == 0:
         selected = np.array([0], dtype=np.int64)
-    seeds = labels_from_selection(tree.parent, selected, tree.point_node)
-    labels = propagate_labels(edges, seeds)
-    return Segmentation(labels, selected, tree)
+    return Segmentation(label(selected), selected, tree)

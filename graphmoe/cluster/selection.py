@@ -14,7 +14,8 @@ import numpy as np
 
 from ._tree import children_lists as _children
 
-__all__ = ["select_eom", "select_n_clusters", "select_top_splits", "labels_from_selection"]
+__all__ = ["select_eom", "select_n_clusters", "select_top_splits", "select_best_splits",
+           "labels_from_selection"]
 
 
 def select_eom(parent, stability, allow_single_cluster=False):
@@ -132,6 +133,37 @@ def select_top_splits(parent, lambda_birth, n_clusters):
         node = min(splittable, key=lambda a: lambda_birth[kids[a][0]])
         selected.remove(node)
         selected.extend(kids[node])
+    return np.sort(np.asarray(selected, dtype=np.int64))
+
+
+def select_best_splits(parent, n_clusters, score):
+    """Split the root, then always the selected node whose split ``score`` rates highest.
+
+    A greedy, best-first descent of the tree: ``score(selected)`` rates a
+    candidate antichain (an int64 array of node ids, sorted), and among the
+    current nodes that have children the one whose replacement by its children
+    scores best is split. ``select_top_splits`` follows the merge order
+    instead; this lets an internal criterion (``method="auto"`` uses
+    modularity) decide which group is worth another cluster. Fewer clusters,
+    with a warning, when the tree runs out of splits.
+    """
+    kids = _children(parent)
+    selected = [0]
+    while len(selected) < n_clusters:
+        splittable = [node for node in selected if kids[node]]
+        if not splittable:
+            warnings.warn(f"the cluster tree allows at most {len(selected)} clusters with this "
+                          f"min_cluster_size; n_clusters={n_clusters} reduced to "
+                          f"{len(selected)}.", UserWarning)
+            break
+        best, best_node = -np.inf, splittable[0]
+        for node in splittable:  # ties keep the earliest-numbered node
+            trial = [a for a in selected if a != node] + kids[node]
+            value = score(np.sort(np.asarray(trial, dtype=np.int64)))
+            if value > best:
+                best, best_node = value, node
+        selected.remove(best_node)
+        selected.extend(kids[best_node])
     return np.sort(np.asarray(selected, dtype=np.int64))
 
 

@@ -6,7 +6,9 @@ from networkx.algorithms.community import modularity as nx_modularity
 from sklearn.metrics import adjusted_rand_score
 
 from graphmoe import ConnectivityClustering, KNNGraph, datasets
-from graphmoe.cluster.modularity import partition_modularity
+from graphmoe.cluster.modularity import (partition_modularity, refine_modularity,
+                                        symmetric_adjacency)
+from graphmoe.cluster.selection import select_best_splits
 
 
 def _graph_and_labels(seed):
@@ -51,3 +53,33 @@ def test_auto_picks_the_mst_cut_on_interleaved_spirals(n_clusters):
     single = ConnectivityClustering("mst", n_clusters=n_clusters, random_state=0).fit(X)
     assert single.method_scores_ == {}
     np.testing.assert_array_equal(single.labels_, cc.labels_)
+
+
+def test_local_moves_raise_modularity_and_keep_the_clusters():
+    G, _ = _graph_and_labels(0)
+    adjacency = symmetric_adjacency(G)
+    truth = np.repeat(np.arange(3), 40)
+    rng = np.random.default_rng(0)
+    noisy = truth.copy()
+    flipped = rng.choice(truth.size, 15, replace=False)
+    noisy[flipped] = (noisy[flipped] + 1) % 3
+    noisy[:2] = -1  # noise neither moves nor attracts
+    moved = refine_modularity(adjacency, noisy)
+    assert partition_modularity(G, moved) > partition_modularity(G, noisy)
+    assert np.array_equal(np.unique(moved[moved >= 0]), np.arange(3))
+    assert (moved[:2] == -1).all() and (moved[2:] >= 0).all()
+    # the flipped samples mostly go back to their own blob
+    assert (moved[flipped] == truth[flipped]).mean() >= 0.8
+    np.testing.assert_array_equal(refine_modularity(adjacency, noisy), moved)
+    with pytest.raises(ValueError, match="adjacency has shape"):
+        refine_modularity(adjacency, noisy[:-1])
+
+
+def test_best_first_splits_follow_the_score():
+    # root 0 -> (1, 2); 1 -> (3, 4); 2 -> (5, 6)
+    parent = np.array([-1, 0, 0, 1, 1, 2, 2])
+    prefers_two = lambda sel: float(5 in sel)  # noqa: E731
+    np.testing.assert_array_equal(select_best_splits(parent, 3, prefers_two), [1, 5, 6])
+    np.testing.assert_array_equal(select_best_splits(parent, 3, lambda sel: 0.0), [2, 3, 4])
+    with pytest.warns(UserWarning, match="at most 4 clusters"):
+        assert select_best_splits(parent, 6, lambda sel: 0.0).size == 4
