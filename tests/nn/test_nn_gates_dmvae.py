@@ -34,8 +34,9 @@ def test_distilled_gate_agrees_with_the_hierarchy_on_new_points(pinwheel):
     with torch.no_grad():
         probs = gate(torch.as_tensor(Zt, dtype=torch.float32)).probs.numpy()
     target = cluster_proba(cc, Zt)  # the hierarchy's routing of the new points (kNN query)
-    # measured 0.963 after the MST-cut changes of this release (0.98+ on held-out training rows)
-    assert np.mean(probs.argmax(1) == target.argmax(1)) >= 0.95
+    # measured 1.000 on 4 seeds since patience counts optimizer steps (0.963 / 1 / 1 / 1 when
+    # 2 batches an epoch let it stop after ~40 steps)
+    assert np.mean(probs.argmax(1) == target.argmax(1)) >= 0.98
     # calibrated to the mostly hard membership: most new points go to one expert only
     assert np.mean(probs.max(1) == 1.0) >= 0.9
 
