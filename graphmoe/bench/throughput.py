@@ -7,6 +7,8 @@ size, Adam and the same expert architecture; only the training loop is timed
 * ``graphmoe-graph`` / ``graphmoe-dmvae``: GraphMoEClassifier's training loop
   (:func:`graphmoe.moe.training.train_epochs`) with the graph or DMVAE gate,
   top-k sparse dispatch and the experts' member + halo losses;
+  ``graphmoe-dmvae-frozen``: the DMVAE gate with ``joint=False`` (frozen once
+  distilled, its routing of the training rows computed once);
 * ``graphmoe-softmax``: the same loop with a linear softmax gate;
 * ``dense-softmax``: the anchor, :class:`DenseSoftmaxMoE`, a hand-rolled
   softmax-gated MoE whose experts (same widths, same number) all run on every
@@ -29,7 +31,7 @@ from .._progress import set_torch_threads
 __all__ = ["DenseSoftmaxMoE", "load_task", "run_throughput", "run_latency", "fit_for_bench"]
 
 DATASETS = ("digits", "fashion-10k")
-GATES = ("graph", "dmvae", "softmax")
+GATES = ("graph", "dmvae", "dmvae-frozen", "softmax")
 
 
 def load_task(name, random_state=0):
@@ -93,7 +95,10 @@ def fit_for_bench(X, y, gate, n_experts, *, hidden_dims=(32, 32), batch_size=256
     """A GraphMoEClassifier fitted for one epoch: the set-up the timed loop starts from."""
     from ..moe import GraphMoEClassifier
 
-    gate_params = {"distill_epochs": 5} if gate == "dmvae" else None
+    gate_params = None
+    if gate.startswith("dmvae"):
+        gate_params = {"distill_epochs": 5, "joint": gate != "dmvae-frozen"}
+        gate = "dmvae"
     return GraphMoEClassifier(gate=gate, n_experts=n_experts, hidden_dims=hidden_dims,
                               epochs=1, batch_size=batch_size, gate_params=gate_params,
                               random_state=random_state, **params).fit(X, y)

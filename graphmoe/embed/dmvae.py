@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseEmbedder, sampling_generator
+from ..nn.distill import distil
 from ..nn.dmvae import DMVAEModule, DMVAEOutput  # noqa: F401 - DMVAEOutput re-exported
 from .graph_loss import assignment_agreement_loss, umap_contrastive_loss
 from .init import fit_mixture_prior
@@ -153,23 +154,21 @@ class DMVAE(MixtureEmbedderMixin, BaseEmbedder):
         self._distill_categorical(X, labels)
 
     def _distill_categorical(self, X, labels):
-        """Fit q(c|x) to the initial partition by cross-entropy."""
+        """Fit q(c|x) to the initial partition by cross-entropy, until it agrees on 99%.
+
+        :func:`graphmoe.nn.distill.distil` on every row (none held out: the
+        ELBO trains q(c|x) further, so the partition is a start, not a goal).
+        """
         net = self.module_.categorical
-        net.train()
-        optimizer = torch.optim.Adam(net.parameters(), lr=self.learning_rate)
         X_t = torch.from_numpy(X).to(self.device_)
-        y_t = torch.as_tensor(labels, dtype=torch.long, device=self.device_)
-        for _ in range(_DISTILL_EPOCHS):
-            with torch.no_grad():
-                if (net(X_t).argmax(dim=1) == y_t).float().mean() >= _DISTILL_ACCURACY:
-                    break
-            order = self._rng.permutation(len(X))
-            for start in range(0, len(X), self.batch_size):
-                batch = order[start:start + self.batch_size]
-                loss = F.cross_entropy(net(X_t[batch]), y_t[batch])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        target = F.one_hot(torch.as_tensor(labels, dtype=torch.long),
+                           self.n_clusters).float().to(self.device_)
+        distil(lambda x: torch.log_softmax(net(x), dim=1), net, X_t, target,
+               epochs=_DISTILL_EPOCHS, learning_rate=self.learning_rate,
+               batch_size=self.batch_size, validation_fraction=0.0,
+               patience=_DISTILL_EPOCHS, stop_agreement=_DISTILL_ACCURACY,
+               random_state=self._rng)
+        net.train()
 
     def _loss(self, x, x_pos):
         m = self.module_
