@@ -6,9 +6,10 @@ from torch import nn
 
 from ..cluster.proba import cluster_proba
 from ..distributed import fit_on_rank0
-from ..nn.experts import ResidualExpert, make_expert
+from ..nn.experts import make_expert
 from ..nn.gates.hierarchical import expert_tree
 from . import _setup
+from .parents import regroup_parents
 
 __all__ = ["BuildMixin", "parent_groups"]
 
@@ -88,12 +89,19 @@ class BuildMixin:
     def _make_experts(self, n_experts):
         """``n_experts`` experts; with ``parent_experts`` siblings share a parent expert."""
         experts = [self._new_expert() for _ in range(int(n_experts))]
-        leaves = self._expert_leaves(n_experts) if self.parent_experts else None
+        return self._attach_parents(experts, [None] * len(experts))
+
+    def _attach_parents(self, children, old_parents):
+        """Experts of ``children``: families of the current tree on shared parents (if on).
+
+        ``old_parents`` (one per child, None when it had none) are reused as
+        :func:`~.parents.regroup_parents` says; new families get a new expert.
+        """
+        leaves = self._expert_leaves(len(children)) if self.parent_experts else None
         if leaves is None:
-            return experts
+            return list(children)
         group = parent_groups(self.clustering_.hierarchy_, leaves)
-        parents = {g: self._new_expert() for g in np.unique(group[group >= 0])}
-        return [ResidualExpert(parents[g], e) if g >= 0 else e for e, g in zip(experts, group)]
+        return regroup_parents(children, old_parents, group, self._new_expert)
 
     def _expert_leaves(self, n_experts):
         """Tree node of each expert, or None when the experts do not map onto the tree."""
