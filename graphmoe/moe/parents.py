@@ -2,9 +2,11 @@
 
 With ``parent_experts=True`` sibling experts are
 :class:`~graphmoe.nn.experts.ResidualExpert` s that hold *one* parent module
-object between them. Whatever rebuilds or re-initialises single experts
-(collapse reseeding, re-clustering) must touch only an expert's own weights
-(its child) and keep each family on its one shared parent.
+object between them; with ``shared_expert`` every expert is, around that, a
+``ResidualExpert`` of the one root expert shared by all. Whatever rebuilds or
+re-initialises single experts (collapse reseeding, re-clustering) must touch
+only an expert's own weights (its innermost child) and keep each family on its
+one shared parent.
 """
 from __future__ import annotations
 
@@ -15,19 +17,30 @@ import numpy as np
 
 from ..nn.experts import ResidualExpert
 
-__all__ = ["own_weights", "split_parents", "regroup_parents"]
+__all__ = ["own_weights", "split_parents", "regroup_parents", "share_root"]
 
 
 def own_weights(expert):
-    """The module holding ``expert``'s own weights: a parent + child expert's child."""
-    return expert.child if isinstance(expert, ResidualExpert) else expert
+    """The module holding ``expert``'s own weights: the innermost child of parent + child."""
+    while isinstance(expert, ResidualExpert):
+        expert = expert.child
+    return expert
 
 
-def split_parents(experts):
-    """``(children, parents)``: each expert's own module and its parent (None when flat)."""
+def split_parents(experts, shared=False):
+    """``(children, parents, root)`` of ``experts``: their own modules and shared ones.
+
+    ``parents[e]`` is expert ``e``'s sibling-family parent (None when it has
+    none); ``root`` the expert shared by all (``shared=True``: the outermost
+    parent of every expert) or None.
+    """
+    root = None
+    if shared and len(experts):
+        root = experts[0].parent
+        experts = [e.child for e in experts]
     children = [own_weights(e) for e in experts]
     parents = [e.parent if isinstance(e, ResidualExpert) else None for e in experts]
-    return children, parents
+    return children, parents, root
 
 
 def regroup_parents(children, old_parents, group, new_parent):
@@ -64,3 +77,8 @@ def regroup_parents(children, old_parents, group, new_parent):
         parent_of[g] = copy.deepcopy(parent) if id(parent) in claimed else parent
         claimed.add(id(parent))
     return [ResidualExpert(parent_of[g], c) if g >= 0 else c for c, g in zip(children, group)]
+
+
+def share_root(experts, root):
+    """Every expert as ``ResidualExpert(root, expert)``: ``root`` is one module shared by all."""
+    return [ResidualExpert(root, e) for e in experts]

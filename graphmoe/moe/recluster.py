@@ -35,7 +35,8 @@ def recluster(est, expert_of_point, rng, epoch):
     match = match_experts(expert_of_point, clustering.labels_, est.module_.n_experts, n_new)
     # own weights only: a spawned copy of a parent + child expert copies the child, and
     # the families of the new tree are put back on shared parents below
-    children, parents = split_parents(est.module_.experts)
+    children, parents, root = split_parents(est.module_.experts,
+                                            shared=est._shared_widths is not None)
     old_parents = [parents[k] for k in match.kept]
     experts = [children[k] for k in match.kept]
     for donor in match.spawned_from:
@@ -44,7 +45,7 @@ def recluster(est, expert_of_point, rng, epoch):
     est.clustering_ = clustering
     est._membership = cluster_proba(clustering)
     est.cluster_of_expert_ = match.cluster_of_expert
-    experts = est._attach_parents(experts, old_parents)
+    experts = est._attach_parents(experts, old_parents, root)
     # only a learned gate has an embedding to re-cluster on (the DMVAE's latent mean)
     est.gate_.resize(match.kept, len(experts))
     est.gate_.distill_epochs = max(1, est.gate_.distill_epochs // 3)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from graphmoe import GraphMoERegressor, datasets
+from graphmoe import GraphMoEClassifier, GraphMoERegressor, datasets
 from graphmoe.moe._build import parent_groups
 from graphmoe.moe.module import GraphMoE
 from graphmoe.moe.training import reseed_collapsed
@@ -77,22 +77,52 @@ def test_regroup_reuses_parents_and_spawned_children_share_the_donors():
 def _check_families(m):
     leaves = m._expert_leaves(m.n_experts_)
     group = parent_groups(m.clustering_.hierarchy_, leaves)
+    experts = list(m.experts_)
+    if m._shared_widths is not None:  # one root around every expert
+        assert all(e.parent is experts[0].parent for e in experts)
+        experts = [e.child for e in experts]
     for i, gi in enumerate(group):
-        assert isinstance(m.experts_[i], ResidualExpert) == (gi >= 0)
+        assert isinstance(experts[i], ResidualExpert) == (gi >= 0)
         for j, gj in enumerate(group):
             if gi >= 0 and gj >= 0:
-                assert (m.experts_[i].parent is m.experts_[j].parent) == (gi == gj)
+                assert (experts[i].parent is experts[j].parent) == (gi == gj)
     return group
 
 
-def test_recluster_keeps_siblings_on_one_shared_parent():
+@pytest.mark.parametrize("shared", [None, (8,)])
+def test_recluster_keeps_siblings_on_one_shared_parent(shared):
     X, arm = datasets.make_pinwheel_spirals(60, n_arms=4, random_state=0)
     y = datasets.make_affine_targets(X, arm, random_state=0)
     m = GraphMoERegressor(gate="dmvae", parent_experts=True, recluster_every=2, epochs=6,
                           n_experts=4, gate_params={"distill_epochs": 5}, random_state=0,
-                          num_threads=1).fit(X, y)
+                          num_threads=1, shared_expert=shared).fit(X, y)
     events = [h for h in m.history_ if h["event"] == "recluster"]
     assert events and not any(h["action"].startswith("skipped") for h in events)
     group = _check_families(m)
     assert (group >= 0).sum() >= 2
     assert np.isfinite(m.predict(X)).all()
+
+
+def test_shared_expert_is_one_module_around_every_expert():
+    X, arm = datasets.make_pinwheel_spirals(60, n_arms=4, random_state=0)
+    y = arm % 2  # two classes of two arms each
+    m = GraphMoEClassifier(n_experts=4, epochs=10, batch_size=32, random_state=0,
+                           num_threads=1, shared_expert=(16,)).fit(X, y)
+    root = m.experts_[0].parent
+    assert all(isinstance(e, ResidualExpert) and e.parent is root for e in m.experts_)
+    assert root.hidden_dims == (16,) and root.skip is not None
+    assert all(e.child.skip is None for e in m.experts_)  # one linear path, the root's
+    n_child = sum(p.numel() for p in m.experts_[0].child.parameters())
+    n_root = sum(p.numel() for p in root.parameters())
+    n_gate = sum(p.numel() for p in m.gate_.parameters())
+    assert sum(p.numel() for p in m.module_.parameters()) == 4 * n_child + n_root + n_gate
+    assert m.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("shared, expert, match", [
+    ((0, 4), "mlp", "positive hidden widths"), ("wide", "mlp", "shared_expert"),
+    ((8,), "gnn", "shared_expert needs expert='mlp'")])
+def test_shared_expert_refuses_bad_values(shared, expert, match):
+    X, arm = datasets.make_pinwheel_spirals(20, n_arms=2, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        GraphMoEClassifier(shared_expert=shared, expert=expert, epochs=1).fit(X, arm)
