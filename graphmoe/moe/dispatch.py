@@ -117,7 +117,10 @@ def _linear(layers, h, tile_expert):
 
 def _mlp_forward(experts, block, tile_expert):
     first, h = experts[0], block
-    if hasattr(first, "parent"):  # parent + child: both parts batched, a shared parent too
+    # parent + child: both parts batched. A parent shared by all is stacked once per
+    # expert like the others: run once on the flat block instead, its rows would depend on
+    # the batch's size in float32 rounding (predictions of a row subset would differ)
+    if hasattr(first, "parent"):
         return (_mlp_forward([e.parent for e in experts], block, tile_expert)
                 + _mlp_forward([e.child for e in experts], block, tile_expert))
     for i, layer in enumerate(first.body):
