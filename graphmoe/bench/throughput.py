@@ -99,6 +99,8 @@ def fit_for_bench(X, y, gate, n_experts, *, hidden_dims=(32, 32), batch_size=256
     if gate.startswith("dmvae"):
         gate_params = {"distill_epochs": 5, "joint": gate != "dmvae-frozen"}
         gate = "dmvae"
+    # no shared expert: the same experts as the dense anchor's, one to one
+    params = {"shared_expert": None, **params}
     return GraphMoEClassifier(gate=gate, n_experts=n_experts, hidden_dims=hidden_dims,
                               epochs=1, batch_size=batch_size, gate_params=gate_params,
                               random_state=random_state, **params).fit(X, y)

@@ -81,6 +81,7 @@ class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEsti
         "pair_experts": ["boolean"],
         "expert_params": [None, dict, callable],
         "parent_experts": ["boolean"],
+        "shared_expert": [None, StrOptions({"auto"}), "array-like"],
     }
 
     _task = None  # "regression" | "classification", set by subclasses
@@ -102,7 +103,8 @@ class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEsti
                  load_balance_loss_coef=0.01, entropy_loss_coef=0.0, gate_loss_coef=0.1,
                  collapse_threshold=0.1, device="cpu", num_threads=None, random_state=None,
                  verbose=False, checkpoint_dir=None, checkpoint_every=10, halo_decay=0.5,
-                 pair_experts=True, expert_params=None, parent_experts=False):
+                 pair_experts=True, expert_params=None, parent_experts=False,
+                 shared_expert=None):
         self.embedder = embedder
         self.clustering = clustering
         self.expert = expert
@@ -135,6 +137,7 @@ class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEsti
         self.pair_experts = pair_experts
         self.expert_params = expert_params
         self.parent_experts = parent_experts
+        self.shared_expert = shared_expert
 
     def _fit(self, X, target, groups, resume):
         """``target``: (n, out) float tensor (regression) or (n,) long, -1 unlabelled.
@@ -170,6 +173,7 @@ class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEsti
             raise ValueError(f"groups has {len(groups)} entries but X has {n_rows} rows.")
         if self.parent_experts and self.expert != "mlp":
             raise ValueError(f"parent_experts=True needs expert='mlp', got {self.expert!r}.")
+        self._check_shared_expert()
 
     def _fit_body(self, X, target, groups, rng):
         self._check_structure(groups, X.shape[0])

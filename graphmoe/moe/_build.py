@@ -6,9 +6,10 @@ from torch import nn
 
 from ..cluster.proba import cluster_proba
 from ..distributed import fit_on_rank0
-from ..nn.experts import ResidualExpert, make_expert
+from ..nn.experts import make_expert
 from ..nn.gates.hierarchical import expert_tree
 from . import _setup
+from .parents import regroup_parents, share_root
 
 __all__ = ["BuildMixin", "parent_groups"]
 
@@ -69,10 +70,36 @@ class BuildMixin:
         """Keyword arguments of the named expert class: the estimator's, then ``expert_params``."""
         if self.expert == "mlp":
             kwargs = {"hidden_dims": tuple(self.hidden_dims)}
+            if self._shared_widths is not None:
+                kwargs["skip"] = False  # the shared expert holds the one linear path
         else:
             kwargs = {"hidden_dim": int(tuple(self.hidden_dims)[0]), "hops": self.hops,
                       "conv": self.conv}
         return {**kwargs, **(self.expert_params if isinstance(self.expert_params, dict) else {})}
+
+    #: widths of the shared expert that ``shared_expert="auto"`` gives MLP experts
+    AUTO_SHARED_EXPERT = (128, 128)
+
+    @property
+    def _shared_widths(self):
+        """Hidden widths of the shared expert, or None (none: GNN experts, a callable factory)."""
+        if isinstance(self.shared_expert, str):  # "auto"
+            if self.expert != "mlp" or callable(self.expert_params):
+                return None
+            return self.AUTO_SHARED_EXPERT
+        return None if self.shared_expert is None else tuple(int(h) for h in self.shared_expert)
+
+    def _check_shared_expert(self):
+        """``shared_expert``: None, "auto" or positive hidden widths, with MLP experts."""
+        if self.shared_expert is None or isinstance(self.shared_expert, str):
+            return
+        widths = np.asarray(self.shared_expert)
+        if widths.ndim != 1 or not len(widths) or widths.dtype.kind not in "iu" \
+                or (widths < 1).any():
+            raise ValueError(f"shared_expert must be None, 'auto' or a sequence of positive "
+                             f"hidden widths, got {self.shared_expert!r}.")
+        if self.expert != "mlp":
+            raise ValueError(f"shared_expert needs expert='mlp', got {self.expert!r}.")
 
     def _new_expert(self):
         """One expert: ``expert_params(in_features, out_features)`` when it is a callable."""
@@ -88,12 +115,26 @@ class BuildMixin:
     def _make_experts(self, n_experts):
         """``n_experts`` experts; with ``parent_experts`` siblings share a parent expert."""
         experts = [self._new_expert() for _ in range(int(n_experts))]
-        leaves = self._expert_leaves(n_experts) if self.parent_experts else None
-        if leaves is None:
+        return self._attach_parents(experts, [None] * len(experts))
+
+    def _attach_parents(self, children, old_parents, root=None):
+        """Experts of ``children``: families of the current tree on shared parents (if on).
+
+        ``old_parents`` (one per child, None when it had none) are reused as
+        :func:`~.parents.regroup_parents` says; new families get a new expert.
+        With ``shared_expert`` all are wrapped around ``root`` (a new one if None).
+        """
+        leaves = self._expert_leaves(len(children)) if self.parent_experts else None
+        experts = list(children)
+        if leaves is not None:
+            group = parent_groups(self.clustering_.hierarchy_, leaves)
+            experts = regroup_parents(children, old_parents, group, self._new_expert)
+        if self._shared_widths is None:
             return experts
-        group = parent_groups(self.clustering_.hierarchy_, leaves)
-        parents = {g: self._new_expert() for g in np.unique(group[group >= 0])}
-        return [ResidualExpert(parents[g], e) if g >= 0 else e for e, g in zip(experts, group)]
+        if root is None:
+            root = make_expert("mlp", self.train_x_shape_[1], self._n_outputs,
+                               hidden_dims=self._shared_widths)
+        return share_root(experts, root)
 
     def _expert_leaves(self, n_experts):
         """Tree node of each expert, or None when the experts do not map onto the tree."""

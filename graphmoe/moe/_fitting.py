@@ -7,6 +7,7 @@ from . import _setup
 from ._inputs import as_tensor
 from .checkpoint import checkpointer, restore_random_state, restore_training_state
 from .contrast import contrast_prior, expert_losses
+from .parents import own_weights
 from .recluster import recluster
 from .training import init_experts_linear, predict_batches, reseed_collapsed, train_epochs
 
@@ -14,8 +15,8 @@ __all__ = ["FittingMixin"]
 
 
 def _has_skip(expert):
-    """Whether an expert (or a parent + child expert's child) has a skip path, if it says."""
-    return getattr(getattr(expert, "child", expert), "skip", True) is not None
+    """Whether an expert (or a parent + child expert's own child) has a skip path, if it says."""
+    return getattr(own_weights(expert), "skip", True) is not None
 
 
 class FittingMixin:

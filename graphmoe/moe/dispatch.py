@@ -11,8 +11,9 @@ parameters) and gathered per tile, and every layer of all tiles runs as one
 ``torch.baddbmm``. The tile is the mean group size, so padding costs at most
 as many rows again as the pairs themselves, whatever the routing's imbalance.
 
-:class:`~graphmoe.nn.experts.MLPExpert` runs on hand-written batched
-matmuls; another expert type that declares ``groupable = True`` (a pure
+:class:`~graphmoe.nn.experts.MLPExpert` (and parent + child experts made
+of them, whose shared parent is stacked once per expert) runs on hand-written
+batched matmuls; another expert type that declares ``groupable = True`` (a pure
 function of its parameters and input) is batched with ``torch.func.vmap``.
 """
 from __future__ import annotations
@@ -84,8 +85,6 @@ def group_mode(experts):
     Grouping needs one architecture (same type, same parameter shapes), no
     buffers and no graph input.
     """
-    from ..nn.experts import MLPExpert
-
     first = experts[0]
     if getattr(first, "needs_graph", False) or any(True for _ in first.buffers()):
         return None
@@ -94,9 +93,18 @@ def group_mode(experts):
                and [(n, p.shape) for n, p in e.named_parameters()] == shapes
                for e in experts):
         return None
-    if type(first) is MLPExpert and _mlp_layers(first) is not None:
+    if _bmm_able(first):
         return "bmm"
     return "vmap" if getattr(first, "groupable", False) else None
+
+
+def _bmm_able(expert):
+    """An MLPExpert of batchable layers, or parent + child experts made of such."""
+    from ..nn.experts import MLPExpert, ResidualExpert
+
+    if type(expert) is ResidualExpert:
+        return _bmm_able(expert.parent) and _bmm_able(expert.child)
+    return type(expert) is MLPExpert and _mlp_layers(expert) is not None
 
 
 def _linear(layers, h, tile_expert):
@@ -109,6 +117,12 @@ def _linear(layers, h, tile_expert):
 
 def _mlp_forward(experts, block, tile_expert):
     first, h = experts[0], block
+    # parent + child: both parts batched. A parent shared by all is stacked once per
+    # expert like the others: run once on the flat block instead, its rows would depend on
+    # the batch's size in float32 rounding (predictions of a row subset would differ)
+    if hasattr(first, "parent"):
+        return (_mlp_forward([e.parent for e in experts], block, tile_expert)
+                + _mlp_forward([e.child for e in experts], block, tile_expert))
     for i, layer in enumerate(first.body):
         if isinstance(layer, nn.Linear):
             h = _linear([e.body[i] for e in experts], h, tile_expert)

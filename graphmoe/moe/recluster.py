@@ -9,6 +9,7 @@ from sklearn.base import clone
 from ..nn.gates import cluster_proba
 from .matching import match_experts
 from .module import GraphMoE
+from .parents import split_parents
 
 __all__ = ["recluster"]
 
@@ -32,13 +33,19 @@ def recluster(est, expert_of_point, rng, epoch):
         return
     est._recluster_embedding = emb  # a checkpoint rebuilds the clustering from it
     match = match_experts(expert_of_point, clustering.labels_, est.module_.n_experts, n_new)
-    experts = [est.module_.experts[k] for k in match.kept]
+    # own weights only: a spawned copy of a parent + child expert copies the child, and
+    # the families of the new tree are put back on shared parents below
+    children, parents, root = split_parents(est.module_.experts,
+                                            shared=est._shared_widths is not None)
+    old_parents = [parents[k] for k in match.kept]
+    experts = [children[k] for k in match.kept]
     for donor in match.spawned_from:
-        experts.append(copy.deepcopy(est.module_.experts[donor]) if donor >= 0 else
-                       est._new_expert())
+        experts.append(copy.deepcopy(children[donor]) if donor >= 0 else est._new_expert())
+        old_parents.append(parents[donor] if donor >= 0 else None)
     est.clustering_ = clustering
     est._membership = cluster_proba(clustering)
     est.cluster_of_expert_ = match.cluster_of_expert
+    experts = est._attach_parents(experts, old_parents, root)
     # only a learned gate has an embedding to re-cluster on (the DMVAE's latent mean)
     est.gate_.resize(match.kept, len(experts))
     est.gate_.distill_epochs = max(1, est.gate_.distill_epochs // 3)

@@ -110,6 +110,16 @@ class GraphMoERegressor(RegressorMixin, BaseGraphMoE):
         ``parent(x) + child(x)`` (:class:`~graphmoe.nn.experts.ResidualExpert`):
         the parent learns what siblings share from all their points, the
         child how its own cluster differs.
+    shared_expert : tuple of int, "auto" or None, default=None
+        Hidden widths of one MLP expert shared by all experts (the root of
+        the cluster tree; MLP experts only): every expert computes
+        ``shared(x) + own(x)``, so the shared expert learns what all clusters
+        have in common from every point, with its linear skip path, and the
+        routed experts (built without a skip path unless ``expert_params``
+        says otherwise) only how their cluster differs. ``"auto"`` (the
+        classifier's default) is ``(128, 128)`` for MLP experts and none for
+        GNN experts or a callable ``expert_params``; the regressor's default
+        is None (its benchmarks' clusters each have their own affine map).
     pair_experts : bool, default=True
         With the graph gate: a point whose membership is split between two
         experts goes to one of them, chosen by a contrast of the pair (its

@@ -11,6 +11,7 @@ from .._progress import progress
 from ..distributed.data_parallel import DataParallel, moe_global_losses
 from .losses import task_loss
 from .matching import collapsed_experts, expert_load
+from .parents import own_weights
 
 __all__ = ["MoEData", "train_epochs", "predict_batches", "reseed_collapsed",
            "init_experts_linear"]
@@ -146,8 +147,10 @@ def reseed_collapsed(model, probs, threshold, rng, history, epoch):
         donor = int(np.argmax(load))
         action = "logged (fixed router)"
         if gate.trainable:
-            model.experts[e].load_state_dict(copy.deepcopy(model.experts[donor].state_dict()))
-            for p in model.experts[e].parameters():  # break the symmetry with the donor
+            # own weights only: a parent expert is shared with siblings and stays as it is
+            target, source = own_weights(model.experts[e]), own_weights(model.experts[donor])
+            target.load_state_dict(copy.deepcopy(source.state_dict()))
+            for p in target.parameters():  # break the symmetry with the donor
                 scale = 1e-2 * (p.std().item() if p.numel() > 1 else abs(p.item()))
                 p.add_(scale * torch.as_tensor(rng.standard_normal(tuple(p.shape)),
                                                dtype=p.dtype, device=p.device))

@@ -26,7 +26,7 @@ def test_summary_and_targets_from_results():
                             ("oracle", 0.005)]:
             rows.append({"task": "interleaved", "method": method, "seed": seed, "status": "ok",
                          "metric": "mse", "score": mse * scale, "n_experts": 5,
-                         "n_params": 100, "fit_s": 1.0})
+                         "n_params": 100, "fit_s": 1.0, "cpu_s": 0.9})
     rows.append({"task": "interleaved", "method": "gmm", "seed": 0, "status": "failed"})
     summary = summarize(pd.DataFrame(rows))
     assert set(summary["method"]) == {"graphmoe", "softmax", "kmeans", "oracle"}
@@ -36,3 +36,13 @@ def test_summary_and_targets_from_results():
     assert targets.loc["graphmoe MSE / softmax MSE", "met"]          # 0.01 <= 1/20
     assert not targets.loc["graphmoe MSE / kmeans MSE", "met"]       # 0.02 > 1/100
     assert targets.loc["graphmoe MSE / oracle MSE", "met"]           # 2 <= 10
+
+
+def test_mixture_parameters_count_the_default_classifiers_experts():
+    from graphmoe import GraphMoEClassifier, datasets
+    from graphmoe.bench.moe import mixture_parameters
+
+    X, arm = datasets.make_pinwheel_spirals(40, n_arms=3, random_state=0)
+    m = GraphMoEClassifier(n_experts=3, epochs=1, random_state=0, num_threads=1).fit(X, arm)
+    assert m.n_experts_ == 3
+    assert mixture_parameters("classification", 3, 2, 3) == _n(m.experts_)

@@ -107,3 +107,33 @@ def test_groupable_custom_experts_run_through_vmap_with_equal_outputs():
     loop.load_state_dict(grouped.state_dict())
     x, _ = _batch(n_experts=4)
     torch.testing.assert_close(grouped(x, x).output, loop(x, x).output)
+
+
+def _residual_experts(seed, n_experts=4):
+    """A shared root around every expert; experts 0 and 1 also share a sibling parent."""
+    from graphmoe.nn.experts import ResidualExpert
+
+    torch.manual_seed(seed)
+    root, sibling = MLPExpert(4, 3, (6,)), MLPExpert(4, 3, (5,), skip=False)
+    own = [MLPExpert(4, 3, (5,), skip=False) for _ in range(n_experts)]
+    inner = [ResidualExpert(sibling if e < 2 else MLPExpert(4, 3, (5,), skip=False), c)
+             for e, c in enumerate(own)]
+    return [ResidualExpert(root, e) for e in inner]
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_parent_and_shared_experts_group_like_the_loop(task):
+    grouped = GraphMoE(_residual_experts(0), SoftmaxGate(4, 4), task=task, dispatch="grouped")
+    loop = GraphMoE(_residual_experts(0), SoftmaxGate(4, 4), task=task, dispatch="loop")
+    loop.load_state_dict(grouped.state_dict())
+    assert grouped._grouped() == "bmm"
+    x, halo = _batch(n_experts=4)
+    target = torch.randn(57, 3) if task == "regression" else torch.randint(0, 3, (57,))
+    for model in (grouped, loop):
+        out = model(x, x, expert_weights=halo, target=target)
+        (out.output.square().sum() + out.aux_losses["expert"]).backward()
+        model.out = out
+    torch.testing.assert_close(grouped.out.output, loop.out.output)
+    # the shared root's gradient gathers every expert's share once
+    for (name, a), b in zip(grouped.named_parameters(), loop.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, msg=name)
