@@ -94,6 +94,7 @@ class BaseGraphMoE(InputsMixin, BuildMixin, FittingMixin, InspectMixin, BaseEsti
     parent_experts = False
     expert_params = None
     halo_decay = 0.5
+    shared_expert = None
 
     def __init__(self, embedder=None, clustering=None, expert="mlp", gate="graph",
                  n_experts=None, top_k=2, hierarchical=False, halo=0, hidden_dims=(32, 32),
