@@ -36,6 +36,22 @@ def test_model_of_0_1_predicts_as_it_did(name):
     np.testing.assert_allclose(got, EXPECTED[name], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_model_of_0_1_has_todays_parameters(name):
+    from sklearn.base import clone
+
+    model = graphmoe.load(DATA / f"{name}.gmoe")
+    params = model.get_params()  # every parameter of today, also those added since
+    assert repr(model) and set(clone(model).get_params()) == set(params)
+    for part in ("clustering_", "gate_"):
+        if hasattr(model, part) and hasattr(getattr(model, part), "get_params"):
+            repr(getattr(model, part))
+            clone(getattr(model, part))
+    gate = getattr(model, "gate_", None)
+    if gate is not None and hasattr(gate, "frozen"):
+        assert gate.frozen is False and gate.patience_steps == 0  # 0.1 gates trained jointly
+
+
 def test_moved_class_still_refused_outside_the_map():
     from graphmoe.persistence._allowlist import MOVED_CLASSES, resolve_class
 

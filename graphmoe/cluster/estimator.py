@@ -129,7 +129,9 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         layout only; the union lets the original neighbourhoods settle
         boundary samples the layout placed on the wrong side. Fashion-MNIST
         10k, seeds 0-2: ARI 0.470 / 0.508 / 0.473 -> 0.473 / 0.513 / 0.482;
-        digits unchanged (within 0.001).
+        digits unchanged (within 0.001). The moves sweep the samples in row
+        order, so (like the layout's SGD) refined labels may change when the
+        rows are permuted.
     random_state : int, RandomState or None, default=None
     n_jobs : int or None, default=None
     verbose : bool, default=False
@@ -203,6 +205,9 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         "n_jobs": [None, numbers.Integral],
         "verbose": ["verbose"],
     }
+
+    #: models restored from files written before ``refine`` existed were not refined
+    refine = False
 
     def __init__(self, method="auto", n_clusters=None, min_cluster_size=15, min_samples=None,
                  n_neighbors=15, metric="euclidean", backend="auto", layout="auto",

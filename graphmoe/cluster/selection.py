@@ -157,7 +157,7 @@ def select_best_splits(parent, n_clusters, score):
                           f"{len(selected)}.", UserWarning)
             break
         best, best_node = -np.inf, splittable[0]
-        for node in splittable:  # ties keep the earliest-numbered node
+        for node in sorted(splittable):  # ties keep the earliest-numbered node
             trial = [a for a in selected if a != node] + kids[node]
             value = score(np.sort(np.asarray(trial, dtype=np.int64)))
             if value > best:

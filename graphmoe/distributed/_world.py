@@ -101,16 +101,16 @@ def fit_on_rank0(estimator, X, device="cpu"):
     world = init_from_env(device)
     if not world.active:
         return estimator.fit(X)
-    fitted = failure = None
+    fitted = error = failure = None
     if world.is_main:
         try:
             fitted = estimator.fit(X)
         except Exception as err:  # noqa: BLE001 - every rank must hear of it, then re-raise
-            failure = err
+            # only its text travels: an exception object may not pickle (or unpickle)
+            error, failure = err, f"{type(err).__name__}: {err}"
     fitted, failure = broadcast_object((fitted, failure), world)
     if failure is not None:
-        if world.is_main:
-            raise failure
-        raise RuntimeError(f"the clustering fit on rank 0 failed: "
-                           f"{type(failure).__name__}: {failure}") from failure
+        if error is not None:
+            raise error
+        raise RuntimeError(f"the clustering fit on rank 0 failed: {failure}")
     return fitted

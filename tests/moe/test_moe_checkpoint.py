@@ -83,6 +83,8 @@ def test_fit_killed_mid_way_resumes_to_the_uninterrupted_result(tmp_path):
     {"gate": "dmvae", "recluster_every": 3, "gate_params": {"distill_epochs": 5}},
     {"gate": "dmvae", "recluster_every": 3, "parent_experts": True,
      "gate_params": {"distill_epochs": 5}},
+    {"gate": "dmvae", "recluster_every": 3,
+     "gate_params": {"distill_epochs": 5, "joint": False}},
     {"gate": "softmax", "n_experts": 3}, {"expert": "gnn"},
     {"embedder": AutoEncoder(n_components=2, hidden_dims=(8,), epochs=5, random_state=0)},
 ])

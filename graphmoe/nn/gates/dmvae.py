@@ -126,6 +126,8 @@ class DMVAEGate(Gate):
     # no jitter, as they were trained
     min_weight = 0.0
     jitter = 0.0
+    joint = True
+    patience_steps = 0
 
     def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(128, 128),
                  likelihood="gaussian", temperature=1.0, distill_epochs=300, learning_rate=3e-3,
@@ -200,6 +202,7 @@ class DMVAEGate(Gate):
             self.train_prior_ = None
             return self
         target = torch.as_tensor(np.asarray(membership), dtype=torch.float32)
+        self.module.requires_grad_(True)  # a frozen gate distils again after a re-clustering
         # per-coordinate scale: the noise vector's length is ``jitter`` spacings in any dimension
         sigma = self.jitter * _neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
 
@@ -305,6 +308,9 @@ class DMVAEGate(Gate):
         kept = torch.as_tensor(np.asarray(kept, dtype=np.int64))
         self.n_experts = int(n_experts)
         self.module = self._build_module()
+        # a frozen gate stays frozen: the optimizer (and a resumed checkpoint's) holds
+        # only the parameters that train
+        self.module.requires_grad_(not self.frozen)
         for name, value in self.module.state_dict().items():
             if name in k_indexed:  # rows are components: survivors first, spawned ones fresh
                 value[:len(kept)] = old[name][kept]

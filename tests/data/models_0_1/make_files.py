@@ -1,7 +1,7 @@
 """How the files beside this script were written: graphmoe 0.1.0 as landed at commit 9d5e779.
 
     git worktree add --detach /tmp/old 9d5e779
-    PYTHONPATH=/tmp/old python tests/data/models_0_1/make_files.py tests/data/models_0_2
+    PYTHONPATH=/tmp/old python tests/data/models_0_1/make_files.py tests/data/models_0_1
 """
 import sys, numpy as np, torch
 torch.set_num_threads(1)
