@@ -118,3 +118,32 @@ def test_sklearn_compatible(estimator, check, monkeypatch):
     # Enables scikit-learn's array-API check with NumPy inputs instead of skipping it.
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     check(estimator)
+
+
+def test_sampled_bridges_of_large_components_are_near_the_shortest(monkeypatch):
+    import graphmoe.graph.components as comp
+
+    rng = np.random.default_rng(5)
+    centers = rng.uniform(-30, 30, size=(4, 10))
+    X = np.vstack([c + rng.normal(size=(700, 10)) for c in centers])  # 4 components of 700
+    groups = np.repeat(np.arange(4), 700)
+    exact = KNNGraph(n_neighbors=5, backend="exact").fit(X)
+    monkeypatch.setattr(comp, "EXACT_BRIDGE_PAIRS", 0)   # every large component sampled
+    monkeypatch.setattr(comp, "_BRIDGE_SAMPLE", 50)
+    sampled = KNNGraph(n_neighbors=5, backend="exact").fit(X)
+    assert sampled.n_components_ == 4
+    assert connected_components(sampled.graph_, directed=False)[0] == 1
+
+    def bridges(g):
+        coo = g.graph_.tocoo()
+        cross = groups[coo.row] != groups[coo.col]
+        return np.sort(np.unique(coo.data[cross]))
+
+    # Each added edge joins two groups and is a real distance between them.
+    coo = sampled.graph_.tocoo()
+    cross = np.flatnonzero(groups[coo.row] != groups[coo.col])
+    np.testing.assert_allclose(coo.data[cross],
+                               np.linalg.norm(X[coo.row[cross]] - X[coo.col[cross]], axis=1))
+    # A sample of 50 of 700 members, then refinement: the bridges' total length is
+    # within 5 % of the exact (shortest-edge) ones.
+    assert bridges(sampled).sum() <= 1.05 * bridges(exact).sum()
