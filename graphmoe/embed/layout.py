@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._progress import progress
 from .._validation import check_data, check_random_state
+from ..graph.knn import FIT_DTYPES
 from ._layout_fuzzy import fuzzy_union_graph, membership_strengths, smooth_knn_scales
 from ._layout_init import initial_layout
 from ._layout_sgd import attraction_curve, edge_schedule, run_epoch
@@ -224,7 +225,7 @@ class GraphLayout(TransformerMixin, BaseEstimator):
         from ..graph import KNNGraph
 
         self._validate_params()
-        X = check_data(X, min_samples=2, estimator=self)
+        X = check_data(X, min_samples=2, estimator=self, dtype=FIT_DTYPES)
         n = X.shape[0]
         self._check_n_components(n)
         k = self.n_neighbors
@@ -246,7 +247,7 @@ class GraphLayout(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(knn, "indices_")
         self._validate_params()
-        X = check_data(X, min_samples=2, estimator=self)
+        X = check_data(X, min_samples=2, estimator=self, dtype=FIT_DTYPES)
         if X.shape[0] != knn.indices_.shape[0]:
             raise ValueError(f"X has {X.shape[0]} samples but the kNN graph has "
                              f"{knn.indices_.shape[0]}; fit the graph on X.")

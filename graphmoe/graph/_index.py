@@ -160,12 +160,15 @@ class ExactIndex:
 
     def __init__(self, X, metric="euclidean", n_jobs=None):
         self.n_samples = X.shape[0]
-        self._nn = NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(X)
+        # float64 rows (a copy of float32 data: small, exact search is chosen for small
+        # n^2 d or d <= 10), so distances are float64-exact whatever the input dtype
+        self._nn = NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(
+            np.asarray(X, dtype=np.float64))
 
     def neighbors(self, k):
         dist, ind = self._nn.kneighbors(None, n_neighbors=k)
         return ind.astype(np.int64), dist.astype(np.float64)
 
     def query(self, Y, k):
-        dist, ind = self._nn.kneighbors(Y, n_neighbors=k)
+        dist, ind = self._nn.kneighbors(np.asarray(Y, dtype=np.float64), n_neighbors=k)
         return ind.astype(np.int64), dist.astype(np.float64)
