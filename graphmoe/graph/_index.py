@@ -10,6 +10,7 @@ backend. Backends: ``"exact"`` (scikit-learn, here), ``"faiss"`` (IVF-Flat,
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["BACKENDS", "ExactIndex", "float32_scale", "make_index", "AUTO_EXACT_MAX_WORK", "choose_backend",
@@ -121,6 +122,11 @@ def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
     ndarray of shape (m, k), float64
     """
     m, k = ind.shape
+    if metric != "cosine" and Y.dtype in _KERNEL_DTYPES and X.dtype == Y.dtype:
+        # compiled, no float64 temporaries; serial: safe under any numba threading
+        # layer when callers (Dask threads) query concurrently
+        ind = np.ascontiguousarray(ind, dtype=np.int64)
+        return np.sqrt(_euclidean_pairs(np.ascontiguousarray(Y), X, ind))
     out = np.empty((m, k))
     if metric == "cosine":
         y_norm = np.linalg.norm(np.asarray(Y, dtype=np.float64), axis=1)
@@ -135,6 +141,25 @@ def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
         diff = y - x
         out[rows] = np.einsum("ijk,ijk->ij", diff, diff)
     return out / 2 if metric == "cosine" else np.sqrt(out)
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+@njit(cache=True)
+def _euclidean_pairs(Y, X, ind):
+    """Squared distances ``|Y[i] - X[ind[i, j]]|^2`` accumulated in float64."""
+    m, k = ind.shape
+    out = np.empty((m, k))
+    for i in range(m):
+        for j in range(k):
+            row = ind[i, j]
+            total = 0.0
+            for c in range(Y.shape[1]):
+                diff = np.float64(Y[i, c]) - np.float64(X[row, c])
+                total += diff * diff
+            out[i, j] = total
+    return out
 
 
 def _drop_self(indices, distances, k):

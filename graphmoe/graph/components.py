@@ -36,7 +36,7 @@ _RECHECK = 8
 #: Largest ``members x outside points`` scanned exhaustively; beyond, a sample + refinement.
 EXACT_BRIDGE_PAIRS = 1 << 26
 #: Members of a large component scanned against all outside points.
-_BRIDGE_SAMPLE = 1024
+_BRIDGE_SAMPLE = 256
 #: Most alternating nearest-point refinements of the sampled edge.
 _REFINE_ROUNDS = 8
 #: Rows per block of the chunked scans (bounded temporaries).

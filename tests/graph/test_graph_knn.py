@@ -147,3 +147,22 @@ def test_sampled_bridges_of_large_components_are_near_the_shortest(monkeypatch):
     # A sample of 50 of 700 members, then refinement: the bridges' total length is
     # within 5 % of the exact (shortest-edge) ones.
     assert bridges(sampled).sum() <= 1.05 * bridges(exact).sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_pair_distances_match_numpy(dtype, monkeypatch):
+    import graphmoe.graph._index as index
+
+    rng = np.random.default_rng(6)
+    X = (rng.normal(size=(300, 40)) * 1e3).astype(dtype)
+    ind = rng.integers(0, 300, size=(120, 9))
+    ind[:, 0] = np.arange(120)                      # a point and itself: exactly 0
+    compiled = index.pair_distances(X[:120], X, ind)
+    monkeypatch.setattr(index, "_KERNEL_DTYPES", ())
+    reference = index.pair_distances(X[:120], X, ind)
+    assert compiled.dtype == np.float64
+    assert np.all(compiled[:, 0] == 0.0)
+    np.testing.assert_allclose(compiled, reference, rtol=1e-12)
+    expected = np.linalg.norm(X[:120, None, :].astype(np.float64) - X[ind].astype(np.float64),
+                              axis=2)
+    np.testing.assert_allclose(compiled, expected, rtol=1e-12)
