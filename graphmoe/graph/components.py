@@ -34,7 +34,7 @@ SMALL_COMPONENT = 256
 #: re-measured in float64 before the shortest edge is picked (rounding guard).
 _RECHECK = 8
 #: Largest ``members x outside points`` scanned exhaustively; beyond, a sample + refinement.
-EXACT_BRIDGE_PAIRS = 1 << 26
+EXACT_BRIDGE_PAIRS = 1 << 22
 #: Members of a large component scanned against all outside points.
 _BRIDGE_SAMPLE = 256
 #: Most alternating nearest-point refinements of the sampled edge.
