@@ -102,7 +102,9 @@ def check_magnitude(X, *, name="X"):
     values = X.data if hasattr(X, "tocsr") else X  # scipy.sparse: the stored entries
     if values.size == 0 or values.dtype.kind not in "fc":
         return X
-    peak = float(np.max(np.abs(values)))
+    # max and min, not abs(values): no temporary as large as the data
+    peak = (max(float(np.max(values)), -float(np.min(values))) if values.dtype.kind == "f"
+            else float(np.max(np.abs(values))))
     if peak > MAX_ABS_VALUE:
         raise ValueError(
             f"{name} contains values up to {peak:.3g} in magnitude; graphmoe accepts at most "

@@ -141,7 +141,7 @@ def _add_scale(what, positive_int, add_common):
                     "100k/300k/1M, each size in a fresh process (first and second fit), with "
                     "peak RSS, ARI, a per-stage breakdown and the log-log slope of time vs n.")
     s.add_argument("--datasets", nargs="+", metavar="NAME", choices=sorted(SIZES),
-                   help="fashion-mnist and/or blobs50 (default: both)")
+                   help="fashion-mnist, blobs50 and/or blobs200 (default: all)")
     s.add_argument("--max-n", type=positive_int, default=None, metavar="N",
                    help="leave out sizes above N")
     s.add_argument("--sizes", type=positive_int, nargs="+", metavar="N",

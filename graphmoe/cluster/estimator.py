@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._progress import progress
 from .._validation import check_data, check_feature_names, check_n_neighbors, check_query_data
 from ..graph import KNNGraph
+from ..graph.knn import FIT_DTYPES
 from ..graph._index import BACKENDS
 from ._lookup import RowLookup, row_projection
 from .hierarchy import ClusterHierarchy
@@ -284,7 +285,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         """Cluster ``X`` of shape (n_samples, n_features); returns self."""
         self._validate_params()
         check_feature_names(self, X, reset=True)
-        X = check_data(X, min_samples=2)
+        X = check_data(X, min_samples=2, dtype=FIT_DTYPES)  # float32 is not copied
         k = self._check_sizes(X.shape[0])
         self.n_features_in_ = X.shape[1]
         bar = progress(total=4, verbose=self.verbose, desc="ConnectivityClustering")

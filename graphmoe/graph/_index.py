@@ -10,6 +10,7 @@ backend. Backends: ``"exact"`` (scikit-learn, here), ``"faiss"`` (IVF-Flat,
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["BACKENDS", "ExactIndex", "float32_scale", "make_index", "AUTO_EXACT_MAX_WORK", "choose_backend",
@@ -121,6 +122,11 @@ def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
     ndarray of shape (m, k), float64
     """
     m, k = ind.shape
+    if metric != "cosine" and Y.dtype in _KERNEL_DTYPES and X.dtype == Y.dtype:
+        # compiled, no float64 temporaries; serial: safe under any numba threading
+        # layer when callers (Dask threads) query concurrently
+        ind = np.ascontiguousarray(ind, dtype=np.int64)
+        return np.sqrt(_euclidean_pairs(np.ascontiguousarray(Y), X, ind))
     out = np.empty((m, k))
     if metric == "cosine":
         y_norm = np.linalg.norm(np.asarray(Y, dtype=np.float64), axis=1)
@@ -135,6 +141,25 @@ def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
         diff = y - x
         out[rows] = np.einsum("ijk,ijk->ij", diff, diff)
     return out / 2 if metric == "cosine" else np.sqrt(out)
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+@njit(cache=True)
+def _euclidean_pairs(Y, X, ind):
+    """Squared distances ``|Y[i] - X[ind[i, j]]|^2`` accumulated in float64."""
+    m, k = ind.shape
+    out = np.empty((m, k))
+    for i in range(m):
+        for j in range(k):
+            row = ind[i, j]
+            total = 0.0
+            for c in range(Y.shape[1]):
+                diff = np.float64(Y[i, c]) - np.float64(X[row, c])
+                total += diff * diff
+            out[i, j] = total
+    return out
 
 
 def _drop_self(indices, distances, k):
@@ -160,12 +185,15 @@ class ExactIndex:
 
     def __init__(self, X, metric="euclidean", n_jobs=None):
         self.n_samples = X.shape[0]
-        self._nn = NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(X)
+        # float64 rows (a copy of float32 data: small, exact search is chosen for small
+        # n^2 d or d <= 10), so distances are float64-exact whatever the input dtype
+        self._nn = NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(
+            np.asarray(X, dtype=np.float64))
 
     def neighbors(self, k):
         dist, ind = self._nn.kneighbors(None, n_neighbors=k)
         return ind.astype(np.int64), dist.astype(np.float64)
 
     def query(self, Y, k):
-        dist, ind = self._nn.kneighbors(Y, n_neighbors=k)
+        dist, ind = self._nn.kneighbors(np.asarray(Y, dtype=np.float64), n_neighbors=k)
         return ind.astype(np.int64), dist.astype(np.float64)

@@ -118,3 +118,51 @@ def test_sklearn_compatible(estimator, check, monkeypatch):
     # Enables scikit-learn's array-API check with NumPy inputs instead of skipping it.
     monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     check(estimator)
+
+
+def test_sampled_bridges_of_large_components_are_near_the_shortest(monkeypatch):
+    import graphmoe.graph.components as comp
+
+    rng = np.random.default_rng(5)
+    centers = rng.uniform(-30, 30, size=(4, 10))
+    X = np.vstack([c + rng.normal(size=(700, 10)) for c in centers])  # 4 components of 700
+    groups = np.repeat(np.arange(4), 700)
+    exact = KNNGraph(n_neighbors=5, backend="exact").fit(X)
+    monkeypatch.setattr(comp, "EXACT_BRIDGE_PAIRS", 0)   # every large component sampled
+    monkeypatch.setattr(comp, "_BRIDGE_SAMPLE", 50)
+    sampled = KNNGraph(n_neighbors=5, backend="exact").fit(X)
+    assert sampled.n_components_ == 4
+    assert connected_components(sampled.graph_, directed=False)[0] == 1
+
+    def bridges(g):
+        coo = g.graph_.tocoo()
+        cross = groups[coo.row] != groups[coo.col]
+        return np.sort(np.unique(coo.data[cross]))
+
+    # Each added edge joins two groups and is a real distance between them.
+    coo = sampled.graph_.tocoo()
+    cross = np.flatnonzero(groups[coo.row] != groups[coo.col])
+    np.testing.assert_allclose(coo.data[cross],
+                               np.linalg.norm(X[coo.row[cross]] - X[coo.col[cross]], axis=1))
+    # A sample of 50 of 700 members, then refinement: the bridges' total length is
+    # within 5 % of the exact (shortest-edge) ones.
+    assert bridges(sampled).sum() <= 1.05 * bridges(exact).sum()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_pair_distances_match_numpy(dtype, monkeypatch):
+    import graphmoe.graph._index as index
+
+    rng = np.random.default_rng(6)
+    X = (rng.normal(size=(300, 40)) * 1e3).astype(dtype)
+    ind = rng.integers(0, 300, size=(120, 9))
+    ind[:, 0] = np.arange(120)                      # a point and itself: exactly 0
+    compiled = index.pair_distances(X[:120], X, ind)
+    monkeypatch.setattr(index, "_KERNEL_DTYPES", ())
+    reference = index.pair_distances(X[:120], X, ind)
+    assert compiled.dtype == np.float64
+    assert np.all(compiled[:, 0] == 0.0)
+    np.testing.assert_allclose(compiled, reference, rtol=1e-12)
+    expected = np.linalg.norm(X[:120, None, :].astype(np.float64) - X[ind].astype(np.float64),
+                              axis=2)
+    np.testing.assert_allclose(compiled, expected, rtol=1e-12)
