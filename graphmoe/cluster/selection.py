@@ -113,11 +113,9 @@ def _backtrack(node, j, kids, take_self, split, out, top=False):
         remaining = i
 
 
-def select_top_splits(parent, lambda_birth, n_clusters):
-    """Undo the last merges: split the root, then always the node that splits earliest.
+def _descend(parent, n_clusters, pick):
+    """Split the root, then ``pick(selected, splittable, kids)``'s node, to ``n_clusters``.
 
-    This is the classic dendrogram cut into ``n_clusters`` parts, restricted to
-    the splits that survived condensing (both sides at least min_cluster_size).
     Fewer clusters, with a warning, when the tree runs out of splits.
     """
     kids = _children(parent)
@@ -129,11 +127,22 @@ def select_top_splits(parent, lambda_birth, n_clusters):
                           f"min_cluster_size; n_clusters={n_clusters} reduced to "
                           f"{len(selected)}.", UserWarning)
             break
-        # The split at the largest distance is the one with the smallest child λ.
-        node = min(splittable, key=lambda a: lambda_birth[kids[a][0]])
+        node = pick(selected, splittable, kids)
         selected.remove(node)
         selected.extend(kids[node])
     return np.sort(np.asarray(selected, dtype=np.int64))
+
+
+def select_top_splits(parent, lambda_birth, n_clusters):
+    """Undo the last merges: split the root, then always the node that splits earliest.
+
+    This is the classic dendrogram cut into ``n_clusters`` parts, restricted to
+    the splits that survived condensing (both sides at least min_cluster_size).
+    Fewer clusters, with a warning, when the tree runs out of splits.
+    """
+    # The split at the largest distance is the one with the smallest child λ.
+    return _descend(parent, n_clusters, lambda selected, splittable, kids: min(
+        splittable, key=lambda a: lambda_birth[kids[a][0]]))
 
 
 def select_best_splits(parent, n_clusters, score):
@@ -147,24 +156,16 @@ def select_best_splits(parent, n_clusters, score):
     modularity) decide which group is worth another cluster. Fewer clusters,
     with a warning, when the tree runs out of splits.
     """
-    kids = _children(parent)
-    selected = [0]
-    while len(selected) < n_clusters:
-        splittable = [node for node in selected if kids[node]]
-        if not splittable:
-            warnings.warn(f"the cluster tree allows at most {len(selected)} clusters with this "
-                          f"min_cluster_size; n_clusters={n_clusters} reduced to "
-                          f"{len(selected)}.", UserWarning)
-            break
-        best, best_node = -np.inf, splittable[0]
+    def best(selected, splittable, kids):
+        top, top_node = -np.inf, splittable[0]
         for node in sorted(splittable):  # ties keep the earliest-numbered node
             trial = [a for a in selected if a != node] + kids[node]
             value = score(np.sort(np.asarray(trial, dtype=np.int64)))
-            if value > best:
-                best, best_node = value, node
-        selected.remove(best_node)
-        selected.extend(kids[best_node])
-    return np.sort(np.asarray(selected, dtype=np.int64))
+            if value > top:
+                top, top_node = value, node
+        return top_node
+
+    return _descend(parent, n_clusters, best)
 
 
 def labels_from_selection(parent, selected, point_node):
