@@ -332,6 +332,7 @@ def _fmt(row):
 
 
 def _write_outputs(results, out, pictures, quick):
+    from .plots import save_moe_routing, save_moe_scores
     from .report import markdown_table
 
     results.to_csv(out / "results.csv", index=False)
@@ -351,52 +352,11 @@ def _write_outputs(results, out, pictures, quick):
         targets = check_targets(summary)
         if len(targets):
             lines += ["## targets", "", markdown_table(targets, index=False, floatfmt=".4g"), ""]
-        _plot_scores(summary, out / "moe_scores.png")
+        save_moe_scores(summary, out / "moe_scores.png")
     failed = results[results["status"] == "failed"] if "status" in results else []
     for row in getattr(failed, "itertuples", lambda **_: [])(index=False):
         lines.append(f"- failed: {row.task} / {row.method} / seed {row.seed}: {row.error}")
     (out / "report.md").write_text("\n".join(lines) + "\n")
     if pictures:
-        _plot_routing(*pictures, out / "moe_routing.png")
+        save_moe_routing(*pictures, out / "moe_routing.png")
 
-
-def _plot_scores(summary, path):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    tasks = summary["task"].unique().tolist()
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
-        part = summary[summary["task"] == task]
-        colors = ["tab:green" if m.startswith("graphmoe") else "tab:grey" for m in part["method"]]
-        ax.bar(part["method"], part["mean"], yerr=part["sd"].fillna(0), color=colors)
-        if part["metric"].iloc[0] == "mse":
-            ax.set_yscale("log")
-        ax.set_title(f"{task} ({part['metric'].iloc[0]})")
-        ax.tick_params(axis="x", rotation=60, labelsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _plot_routing(models, data, path):
-    """Top-1 expert of each test point on the interleaved spirals, per gate."""
-    import matplotlib.pyplot as plt
-
-    Xt, groups_t = data[3], data[5]
-    names = [n for n in ("graphmoe", "kmeans", "softmax", "oracle") if n in models]
-    if not names:
-        return
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        model = models[name]
-        experts, _ = model.route(Xt, groups=groups_t if name == "oracle" else None)
-        ax.scatter(Xt[:, 0], Xt[:, 1], c=experts[:, 0], s=3, cmap="tab10")
-        ax.set_title(name)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

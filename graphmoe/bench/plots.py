@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["project_2d", "plot_partitions", "plot_score_bars", "win_loss_matrix",
-           "plot_win_loss", "save_benchmark_plots"]
+           "plot_win_loss", "save_benchmark_plots", "save_moe_scores", "save_moe_routing"]
 
 
 def project_2d(X, random_state=0):
@@ -160,3 +160,46 @@ def save_benchmark_plots(result, datasets, out_dir, metric="ari"):
                 fig.savefig(written[-1], dpi=110)
                 plt.close(fig)
     return written
+
+
+def save_moe_scores(summary, path):
+    """Bar chart of each MoE benchmark task's mean score per method (log scale for MSE)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    tasks = summary["task"].unique().tolist()
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        part = summary[summary["task"] == task]
+        colors = ["tab:green" if m.startswith("graphmoe") else "tab:grey" for m in part["method"]]
+        ax.bar(part["method"], part["mean"], yerr=part["sd"].fillna(0), color=colors)
+        if part["metric"].iloc[0] == "mse":
+            ax.set_yscale("log")
+        ax.set_title(f"{task} ({part['metric'].iloc[0]})")
+        ax.tick_params(axis="x", rotation=60, labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def save_moe_routing(models, data, path):
+    """Top-1 expert of each test point on the interleaved spirals, per gate."""
+    import matplotlib.pyplot as plt
+
+    Xt, groups_t = data[3], data[5]
+    names = [n for n in ("graphmoe", "kmeans", "softmax", "oracle") if n in models]
+    if not names:
+        return
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        model = models[name]
+        experts, _ = model.route(Xt, groups=groups_t if name == "oracle" else None)
+        ax.scatter(Xt[:, 0], Xt[:, 1], c=experts[:, 0], s=3, cmap="tab10")
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
