@@ -162,15 +162,16 @@ def _euclidean_pairs(Y, X, ind):
     return out
 
 
-def _drop_self(indices, distances, k):
+def _drop_self(indices, distances, k, rows=None):
     """Remove each row's own index from (n, k+1) neighbour lists, keeping k.
 
+    Row i belongs to point ``i``, or to ``rows[i]`` when a subset was searched.
     With duplicate points a search may return a twin before the point itself,
     so the point is removed wherever it sits; rows that lack it lose their last
     (farthest) entry instead.
     """
     n = indices.shape[0]
-    is_self = indices == np.arange(n)[:, None]
+    is_self = indices == (np.arange(n) if rows is None else np.asarray(rows))[:, None]
     missing = ~is_self.any(axis=1)
     is_self[missing, -1] = True
     # Each row now has at least one True; drop only the first one.
@@ -181,19 +182,55 @@ def _drop_self(indices, distances, k):
 
 
 class ExactIndex:
-    """Exact search with scikit-learn (KD-tree / ball tree / brute force)."""
+    """Exact search with scikit-learn (KD-tree / ball tree / brute force).
+
+    scikit-learn's brute force measures distances by BLAS products, whose last
+    bits depend on the thread count; on data with many equal distances (integer
+    pixels) that reordered ties and so changed the graph, the layout and the
+    clustering with the number of threads. A few spare candidates are therefore
+    re-measured by differences and rows ordered by (distance, index), as the
+    other backends do, so results are the same on any thread count.
+    """
+
+    #: Candidates fetched beyond k, so that ties at the k-th distance are decided by index
+    #: (rows whose tie runs past them are searched again with twice as many).
+    SPARE = 8
 
     def __init__(self, X, metric="euclidean", n_jobs=None):
         self.n_samples = X.shape[0]
+        self.metric = metric
         # float64 rows (a copy of float32 data: small, exact search is chosen for small
         # n^2 d or d <= 10), so distances are float64-exact whatever the input dtype
-        self._nn = NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(
-            np.asarray(X, dtype=np.float64))
+        self._X = np.asarray(X, dtype=np.float64)
+        self._nn = NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(self._X)
 
     def neighbors(self, k):
-        dist, ind = self._nn.kneighbors(None, n_neighbors=k)
-        return ind.astype(np.int64), dist.astype(np.float64)
+        return self._search(None, k, self.n_samples - 1)
 
     def query(self, Y, k):
-        dist, ind = self._nn.kneighbors(np.asarray(Y, dtype=np.float64), n_neighbors=k)
-        return ind.astype(np.int64), dist.astype(np.float64)
+        return self._search(np.asarray(Y, dtype=np.float64), k, self.n_samples)
+
+    def _search(self, Y, k, most):
+        from ._faiss import _sort_rows
+
+        rows = np.arange(self.n_samples if Y is None else Y.shape[0])
+        ind_out = np.empty((rows.size, k), dtype=np.int64)
+        dist_out = np.empty((rows.size, k))
+        m = min(k + self.SPARE, most)
+        while rows.size:
+            Yr = self._X[rows] if Y is None else Y[rows]
+            if Y is None and rows.size == self.n_samples:  # every training point, self excluded
+                ind = self._nn.kneighbors(None, n_neighbors=m, return_distance=False)
+            elif Y is None:  # some training points, queried as new points: drop themselves
+                ind = self._nn.kneighbors(Yr, n_neighbors=m + 1, return_distance=False)
+                ind = _drop_self(ind, ind, m, rows=rows)[0]
+            else:
+                ind = self._nn.kneighbors(Yr, n_neighbors=m, return_distance=False)
+            ind = ind.astype(np.int64)
+            ind, dist = _sort_rows(ind, pair_distances(Yr, self._X, ind, self.metric))
+            # a tie between the k-th and the last candidate may go on beyond the candidates
+            open_tie = (dist[:, k - 1] == dist[:, -1]) if m < most else np.zeros(rows.size, bool)
+            done = ~open_tie
+            ind_out[rows[done]], dist_out[rows[done]] = ind[done, :k], dist[done, :k]
+            rows, m = rows[open_tie], min(2 * m, most)
+        return ind_out, dist_out

@@ -166,3 +166,29 @@ def test_compiled_pair_distances_match_numpy(dtype, monkeypatch):
     expected = np.linalg.norm(X[:120, None, :].astype(np.float64) - X[ind].astype(np.float64),
                               axis=2)
     np.testing.assert_allclose(compiled, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_exact_ties_are_ordered_by_index_on_any_thread_count(metric):
+    """Integer data have many equal distances: ties go to the lower index, and the graph
+    is the same with one BLAS thread or two (BLAS products once reordered them)."""
+    from threadpoolctl import threadpool_limits
+
+    X = np.random.default_rng(7).integers(0, 3, size=(600, 12)).astype(np.float64)
+    X[:, 0] += 1.0  # no all-zero row (cosine)
+    graphs = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            graphs.append(KNNGraph(n_neighbors=10, metric=metric, backend="exact").fit(X))
+    g = graphs[0]
+    np.testing.assert_array_equal(g.indices_, graphs[1].indices_)
+    ind, dist = _brute_knn(X, 10, metric)
+    np.testing.assert_allclose(g.distances_, dist, atol=1e-12)
+    same = np.diff(g.distances_, axis=1) == 0
+    assert same.mean() > 0.1, "the data should have many ties"
+    assert np.all(np.diff(g.indices_, axis=1)[same] > 0), "ties not ordered by index"
+    if metric == "euclidean":  # integer data: float64 distances are exact, so ties are ties
+        np.testing.assert_array_equal(g.indices_, ind)  # brute force sorts ties by index
+        Y = X[:25] + 0.5
+        i_q = g.kneighbors(Y, n_neighbors=6, return_distance=False)
+        np.testing.assert_array_equal(i_q, np.argsort(cdist(Y, X), axis=1, kind="stable")[:, :6])
