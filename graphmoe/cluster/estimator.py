@@ -66,7 +66,12 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         samples as singletons) is kept, ties going to ``"mst"``; ``method_``,
         ``gini_threshold_`` and ``split_order_`` tell which (modularity follows
         the ARI of the MST cuts closely; see ``method_choice.py``). With
-        ``n_clusters``, a layout and ``refine=True``, the kept MST cut's
+        ``n_clusters`` and a layout, each tree is also cut into 5 * ``n_clusters``
+        parts merged back by modularity on the union of the kNN graphs of ``X``
+        and of the layout; such a cut replaces the kept one when it scores
+        higher there and agrees with it on at least 95 % of the samples (it
+        reattaches small groups a weak bridge of the layout had misplaced;
+        ``method_choice._remerged``). With ``refine=True`` the kept MST cut's
         boundary is then mended by local modularity moves (see ``refine``). Modularity rather
         than a density index (DBCV): on Fashion-MNIST the garment classes are
         not density-separated and a DBCV-style index prefers HDBSCAN's one
@@ -159,9 +164,10 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         ``method="auto"`` only: best modularity of each method (else empty).
     gini_threshold_ : float or None
         Gini threshold of the kept MST cut (None when HDBSCAN was kept).
-    split_order_ : {"merge", "modularity"} or None
+    split_order_ : {"merge", "modularity", "overcut"} or None
         How the kept MST cut chose its clusters: by undoing the tree's last
-        merges, or best-first by modularity (``"auto"`` with ``n_clusters``
+        merges, best-first by modularity, or by cutting finer and merging the
+        parts back by modularity (the last two: ``"auto"`` with ``n_clusters``
         only); None when HDBSCAN was kept.
     layout_ : fitted layout or None
         The transformer that laid ``X`` out (None: segmented as it is).
@@ -298,7 +304,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         # MST ties broken by raw distance, then by the rows' contents: row-order free
         choice = segment_graph(space, self.method, self._min_cluster_size, self.min_samples,
                                self.n_clusters, self.allow_single_cluster, self.gini_threshold,
-                               node_keys=row_projection(X))
+                               node_keys=row_projection(X),
+                               other_graph=None if space is self.knn_ else self.graph_)
         self.method_, self.method_scores_ = choice.method, choice.scores
         self.gini_threshold_, self.split_order_ = choice.gini_threshold, choice.splits
         self.core_distances_, self.mst_ = choice.core_distances, choice.mst

@@ -6,8 +6,9 @@ from networkx.algorithms.community import modularity as nx_modularity
 from sklearn.metrics import adjusted_rand_score
 
 from graphmoe import ConnectivityClustering, KNNGraph, datasets
-from graphmoe.cluster.modularity import (partition_modularity, refine_modularity,
-                                        symmetric_adjacency)
+from graphmoe.cluster.method_choice import matched_agreement
+from graphmoe.cluster.modularity import (merge_clusters, partition_modularity,
+                                        refine_modularity, symmetric_adjacency)
 from graphmoe.cluster.selection import select_best_splits
 
 
@@ -83,3 +84,29 @@ def test_best_first_splits_follow_the_score():
     np.testing.assert_array_equal(select_best_splits(parent, 3, lambda sel: 0.0), [2, 3, 4])
     with pytest.warns(UserWarning, match="at most 4 clusters"):
         assert select_best_splits(parent, 6, lambda sel: 0.0).size == 4
+
+
+def test_merging_halves_gives_back_the_blobs():
+    G, _ = _graph_and_labels(0)
+    adjacency = symmetric_adjacency(G)
+    truth = np.repeat(np.arange(3), 40)
+    halves = 2 * truth + (np.arange(120) % 2)  # each blob split in two interleaved halves
+    halves[:3] = -1
+    merged, mapping = merge_clusters(adjacency, halves, 3)
+    assert adjusted_rand_score(truth[3:], merged[3:]) == 1.0
+    assert (merged[:3] == -1).all() and mapping.shape == (6,)
+    np.testing.assert_array_equal(merged[3:], mapping[halves[3:]])
+    assert partition_modularity(G, merged) > partition_modularity(G, halves)
+    # as many clusters as asked for or fewer: only relabelled
+    same, _ = merge_clusters(adjacency, halves, 6)
+    np.testing.assert_array_equal(same, halves)
+    with pytest.raises(ValueError, match="adjacency has shape"):
+        merge_clusters(adjacency, halves[:-1], 3)
+
+
+def test_matched_agreement():
+    a = np.repeat(np.arange(3), 10)
+    assert matched_agreement(a, (a + 1) % 3) == 1.0
+    b = a.copy()
+    b[:3] = 2
+    assert matched_agreement(a, b) == pytest.approx(27 / 30)
