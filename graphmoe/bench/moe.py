@@ -359,4 +359,3 @@ def _write_outputs(results, out, pictures, quick):
     (out / "report.md").write_text("\n".join(lines) + "\n")
     if pictures:
         save_moe_routing(*pictures, out / "moe_routing.png")
-

@@ -97,7 +97,7 @@ def merge_clusters(adjacency, labels, n_clusters):
         Labels ``0 .. min(n_clusters, k) - 1``, numbered by the smallest old
         label they contain.
     mapping : ndarray of shape (k,), int64
-        New label of each old label.
+        New label of each old label (-1 for label ids no sample carries).
     """
     labels = np.asarray(labels, dtype=np.int64)
     n = labels.shape[0]
@@ -105,9 +105,10 @@ def merge_clusters(adjacency, labels, n_clusters):
     if adj.shape != (n, n):
         raise ValueError(f"adjacency has shape {adj.shape}; labels has {n} samples.")
     k = int(labels.max(initial=-1)) + 1
-    owner = np.arange(k)
-    if k > n_clusters:
-        clustered = np.flatnonzero(labels >= 0)
+    clustered = np.flatnonzero(labels >= 0)
+    alive = np.bincount(labels[clustered], minlength=k) > 0  # unused label ids: no cluster
+    owner = np.where(alive, np.arange(k), -1)
+    if alive.sum() > n_clusters:
         member = sp.csr_matrix((np.ones(clustered.size), (clustered, labels[clustered])),
                                shape=(n, k))
         pattern = sp.csr_matrix((np.ones(adj.nnz), adj.indices, adj.indptr), shape=(n, n))
@@ -115,12 +116,17 @@ def merge_clusters(adjacency, labels, n_clusters):
         two_m = max(float(pattern.nnz), 1.0)
         degree = np.bincount(labels[clustered], minlength=k,
                              weights=np.diff(pattern.indptr)[clustered].astype(np.float64))
-        alive = np.ones(k, dtype=bool)
-        for _ in range(k - n_clusters):
-            gain = 2.0 * between / two_m - 2.0 * np.outer(degree, degree) / two_m ** 2
-            gain[~alive] = -np.inf
-            gain[:, ~alive] = -np.inf
-            np.fill_diagonal(gain, -np.inf)
+
+        def gains(i):  # merge gains of cluster i with every cluster (-inf: impossible)
+            row = 2.0 * between[i] / two_m - 2.0 * degree[i] * degree / two_m ** 2
+            row[~alive] = -np.inf
+            row[i] = -np.inf
+            return row
+
+        # one k x k table, two of its lines updated per merge: O(k^2) per merge
+        gain = np.vstack([gains(i) for i in range(k)]) if k else np.zeros((0, 0))
+        gain[~alive] = -np.inf
+        for _ in range(int(alive.sum()) - n_clusters):
             i, j = np.unravel_index(int(np.argmax(gain)), gain.shape)
             i, j = min(i, j), max(i, j)
             between[i] += between[j]
@@ -129,7 +135,11 @@ def merge_clusters(adjacency, labels, n_clusters):
             degree[i] += degree[j]
             alive[j] = False
             owner[owner == j] = i
+            gain[j], gain[:, j] = -np.inf, -np.inf
+            gain[i] = gains(i)
+            gain[:, i] = gain[i]
     _, mapping = np.unique(owner, return_inverse=True)
+    mapping = np.where(owner >= 0, mapping - (owner < 0).any(), -1)
     merged = np.where(labels >= 0, mapping[np.maximum(labels, 0)], -1)
     return merged.astype(np.int64), mapping.astype(np.int64)
 

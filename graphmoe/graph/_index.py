@@ -193,8 +193,11 @@ class ExactIndex:
     """
 
     #: Candidates fetched beyond k, so that ties at the k-th distance are decided by index
-    #: (rows whose tie runs past them are searched again with twice as many).
+    #: (rows whose tie runs past them are searched again with twice as many, up to
+    #: ``MAX_SPARE``: beyond it, a tie among that many equal distances -- a large group
+    #: of duplicate rows -- keeps scikit-learn's order, and the cost stays O(n k)).
     SPARE = 8
+    MAX_SPARE = 64
 
     def __init__(self, X, metric="euclidean", n_jobs=None):
         self.n_samples = X.shape[0]
@@ -217,6 +220,7 @@ class ExactIndex:
         ind_out = np.empty((rows.size, k), dtype=np.int64)
         dist_out = np.empty((rows.size, k))
         m = min(k + self.SPARE, most)
+        most = min(most, k + self.MAX_SPARE)
         while rows.size:
             Yr = self._X[rows] if Y is None else Y[rows]
             if Y is None and rows.size == self.n_samples:  # every training point, self excluded

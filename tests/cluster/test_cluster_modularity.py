@@ -102,6 +102,29 @@ def test_merging_halves_gives_back_the_blobs():
     np.testing.assert_array_equal(same, halves)
     with pytest.raises(ValueError, match="adjacency has shape"):
         merge_clusters(adjacency, halves[:-1], 3)
+    # label ids that no sample carries are no clusters: still 3 clusters from 6 parts
+    gapped = np.where(halves >= 0, 2 * halves, -1)
+    merged_gapped, mapping_gapped = merge_clusters(adjacency, gapped, 3)
+    np.testing.assert_array_equal(merged_gapped, merged)
+    assert (mapping_gapped[1::2] == -1).all()
+
+
+def test_merging_many_parts_matches_the_greedy_definition():
+    """The incrementally updated gain table merges exactly as recomputing every gain would."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 4))
+    adjacency = symmetric_adjacency(KNNGraph(n_neighbors=8, backend="exact").fit(X).graph_)
+    labels = rng.integers(0, 40, size=600)
+    merged, _ = merge_clusters(adjacency, labels, 5)
+    reference = labels.copy()  # greedy by brute force: the merge of largest modularity
+    while np.unique(reference).size > 5:
+        ids = np.unique(reference)
+        options = [(partition_modularity(None, np.where(reference == b, a, reference), adjacency),
+                    -a, -b) for i, a in enumerate(ids) for b in ids[i + 1:]]
+        _, a, b = max(options)
+        reference = np.where(reference == -b, -a, reference)
+    assert np.unique(merged).size == 5
+    assert adjusted_rand_score(reference, merged) == 1.0
 
 
 def test_matched_agreement():

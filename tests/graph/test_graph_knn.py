@@ -192,3 +192,14 @@ def test_exact_ties_are_ordered_by_index_on_any_thread_count(metric):
         Y = X[:25] + 0.5
         i_q = g.kneighbors(Y, n_neighbors=6, return_distance=False)
         np.testing.assert_array_equal(i_q, np.argsort(cdist(Y, X), axis=1, kind="stable")[:, :6])
+
+
+def test_exact_search_with_a_large_group_of_duplicates():
+    """A tie longer than the spare candidates (300 equal rows) stops the re-search at its cap."""
+    X = np.random.default_rng(8).normal(size=(1000, 2))
+    X[:300] = 0.0
+    g = KNNGraph(n_neighbors=10, backend="exact").fit(X)
+    assert np.all(g.distances_[:300] == 0.0)
+    assert np.all((g.indices_[:300] < 300) & (g.indices_[:300] != np.arange(300)[:, None]))
+    _, dist = _brute_knn(X, 10)
+    np.testing.assert_allclose(g.distances_, dist, atol=1e-12)
