@@ -12,7 +12,7 @@ from ..gaussian import kl_to_components, reparameterize
 from ..likelihood import negative_log_likelihood
 from .base import Gate, GateOutput, split_logit_row
 
-__all__ = ["DMVAEGate", "prune_weights"]
+__all__ = ["DMVAEGate", "prune_weights", "hard_routing"]
 
 
 def _neighbor_spacing(z, rng, n_probe=1000):
@@ -34,6 +34,11 @@ def prune_weights(probs, min_weight):
     keep = (probs >= min_weight) | (probs == probs.max(dim=-1, keepdim=True).values)
     kept = probs * keep
     return kept / kept.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def hard_routing(probs):
+    """One-hot rows of each row's largest entry (the lowest index on ties); no gradient."""
+    return torch.zeros_like(probs).scatter_(1, probs.argmax(dim=-1, keepdim=True), 1.0)
 
 
 class DMVAEGate(Gate):
@@ -93,6 +98,19 @@ class DMVAEGate(Gate):
         default-parameter accuracy was 0.974 with it and 0.961 without.
     init : {"hierarchy", "none"}, default="hierarchy"
         "none" ignores the membership: ELBO pre-training only, no anchor (DVMoE).
+    hard : bool, default=True
+        Route each point to its most probable expert alone (one-hot
+        weights), in training and at predict, as the graph gate's pair
+        contrasts do with points whose membership is split. Blending two
+        experts where clusters meet trains each to fit the blend: on
+        interleaved spirals (seed 0) the soft gate's test MSE was 0.0083, and
+        routing its test points top-1 cut it only to 8.3e-5, because its
+        experts had been trained through the blend. The routing head then
+        learns from the membership anchor alone (a one-hot choice passes no
+        gradient). Ignored with ``init="none"`` (DVMoE).
+    random_state : int, RandomState or None, default=None
+        Seeds the initial weights (drawn in ``__init__``); None draws them
+        from torch's global generator.
     joint : bool, default=True
         Train the gate with the experts after distillation. ``False`` freezes
         it once distilled: its routing of the training rows is computed once
@@ -128,11 +146,14 @@ class DMVAEGate(Gate):
     jitter = 0.0
     joint = True
     patience_steps = 0
+    hard = False
+    random_state = None
 
     def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(128, 128),
                  likelihood="gaussian", temperature=1.0, distill_epochs=300, learning_rate=3e-3,
                  anchor_weight=1.0, min_weight=0.02, validation_fraction=0.1, patience=20,
-                 jitter=3.0, init="hierarchy", joint=True, patience_steps=400):
+                 jitter=3.0, init="hierarchy", joint=True, patience_steps=400, hard=True,
+                 random_state=None):
         super().__init__(n_experts)
         if init not in ("hierarchy", "none"):
             raise ValueError(f"init must be 'hierarchy' or 'none', got {init!r}.")
@@ -147,8 +168,14 @@ class DMVAEGate(Gate):
         self.min_weight, self.validation_fraction = float(min_weight), float(validation_fraction)
         self.patience, self.init, self.jitter = int(patience), init, float(jitter)
         self.joint, self.patience_steps = bool(joint), int(patience_steps)
+        self.hard, self.random_state = bool(hard), random_state
         self.distill_ = None
-        self.module = self._build_module()
+        if random_state is None:
+            self.module = self._build_module()
+        else:
+            with torch.random.fork_rng():
+                torch.manual_seed(int(check_random_state(random_state).randint(2**31 - 1)))
+                self.module = self._build_module()
 
     def _build_module(self):
         return DMVAEModule(self.in_features, self.n_experts, self.latent_dim, self.hidden_dims,
@@ -173,14 +200,19 @@ class DMVAEGate(Gate):
             loss = self.module.elbo_loss(z, out)[0] if self.training else z.new_zeros(())
             return GateOutput(prune_weights(probs, self.min_weight), loss)
         if self.training and self.frozen and prior is not None:
-            return GateOutput(prior, z.new_zeros(()))  # its own routing, computed once in fit
+            return GateOutput(prior, z.new_zeros(()))  # the training routing, set once in fit
         logits = self.module.categorical_logits(z)
         probs = torch.softmax(logits, dim=-1)
+        if not self.hard:
+            routed = prune_weights(probs, self.min_weight)
+        elif self.training and prior is not None:  # training rows go where their cluster is
+            routed = hard_routing(prior)
+        else:
+            routed = hard_routing(probs)
         if not self.training:  # routing needs the categorical encoder only
-            return GateOutput(prune_weights(probs, self.min_weight), z.new_zeros(()))
+            return GateOutput(routed, z.new_zeros(()))
         if prior is None:  # no membership to anchor to: the generative terms hold the latent
-            return GateOutput(prune_weights(probs, self.min_weight),
-                              self._generative_loss(z, probs.detach()))
+            return GateOutput(routed, self._generative_loss(z, probs.detach()))
         # With a membership the generative terms are left to fit() (run again after every
         # re-clustering): they train the encoder, decoder and prior only, which routing never
         # reads, and cost twice the routing head per step (measured: 0.38x -> 0.55x the
@@ -189,7 +221,7 @@ class DMVAEGate(Gate):
         if self.anchor_weight:
             loss = self.anchor_weight * soft_cross_entropy(torch.log_softmax(logits, dim=-1),
                                                            prior)
-        return GateOutput(prune_weights(probs, self.min_weight), loss)
+        return GateOutput(routed, loss)
 
     def embedding(self, z):
         return self.module.encode(z)[0]
@@ -225,7 +257,8 @@ class DMVAEGate(Gate):
         self.train_prior_ = np.asarray(membership, dtype=np.float32)
         if not self.joint:
             self.module.requires_grad_(False)
-            self.train_prior_ = self.route(z, batch_size=4096)
+            self.train_prior_ = (hard_routing(target).numpy() if self.hard
+                                 else self.route(z, batch_size=4096))
         return self
 
     @property
