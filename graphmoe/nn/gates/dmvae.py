@@ -226,7 +226,17 @@ class DMVAEGate(Gate):
     def embedding(self, z):
         return self.module.encode(z)[0]
 
-    def fit(self, Z, *, membership=None, groups=None, random_state=None, batch_size=256):
+    def fit(self, Z, *, membership=None, groups=None, random_state=None, batch_size=256,
+            teacher=None):
+        """Distil the hierarchy's ``membership (n, K)`` of the rows ``Z (n, d)``.
+
+        ``teacher``: optional callable ``Z_new (m, d) -> (m, K)``, the
+        hierarchy's routing of new points (a kNN query into the clustering).
+        Given, the jittered copies of the rows are drawn once, up to
+        ``TEACHER_ROWS`` of them, and labelled by it rather than by the row
+        they were drawn around, so the gate learns the boundaries that the
+        hierarchy draws in the gaps between clusters, not a guess.
+        """
         rng = check_random_state(random_state)
         z = torch.as_tensor(np.asarray(Z), dtype=torch.float32)
         if self.init == "none" or membership is None:
@@ -237,19 +247,27 @@ class DMVAEGate(Gate):
         self.module.requires_grad_(True)  # a frozen gate distils again after a re-clustering
         # per-coordinate scale: the noise vector's length is ``jitter`` spacings in any dimension
         sigma = self.jitter * _neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
+        x, x_target, n = z, target, len(z)
+        if teacher is not None and sigma > 0:
+            x, x_target = self._teacher_rows(z, target, teacher, sigma, rng)
+            sigma = 0.0  # the labelled copies replace the per-batch jitter
 
-        def log_q(x):
+        def log_q(rows):
             if self.module.training and sigma > 0:
-                x = x + sigma * torch.randn_like(x)
-            return torch.log_softmax(self.module.categorical_logits(x), dim=-1)
+                rows = rows + sigma * torch.randn_like(rows)
+            return torch.log_softmax(self.module.categorical_logits(rows), dim=-1)
+
+        def generative(idx):  # the latent space fits the original rows only
+            idx = idx[idx < n]
+            return self._generative_loss(z[idx], target[idx]) if len(idx) else z.new_zeros(())
 
         with torch.random.fork_rng():
             torch.manual_seed(int(rng.randint(2**31 - 1)))
             self.distill_ = distil(
                 log_q,
-                self.module, z, target, epochs=self.distill_epochs,
+                self.module, x, x_target, epochs=self.distill_epochs,
                 learning_rate=self.learning_rate, batch_size=batch_size,
-                extra_loss=lambda idx: self._generative_loss(z[idx], target[idx]),
+                extra_loss=generative,
                 validation_fraction=self.validation_fraction, patience=self.patience,
                 patience_steps=self.patience_steps, random_state=rng)
         self.init_priors(z, target)
@@ -260,6 +278,54 @@ class DMVAEGate(Gate):
             self.train_prior_ = (hard_routing(target).numpy() if self.hard
                                  else self.route(z, batch_size=4096))
         return self
+
+    def refine(self, Z, teacher, random_state=None, batch_size=256):
+        """Distil the routing head again, to ``teacher``'s routing of ``Z`` and jittered copies.
+
+        The estimator calls it once the experts are trained, with the graph
+        gate's pair-contrast routing as ``teacher`` (``Z_new (m, d) -> (m,
+        K)``): where two clusters meet, the hierarchy's membership is split
+        and a point goes to the expert of the pair that fits its training
+        neighbours better. Only the categorical encoder trains; it starts
+        from the distilled weights. Hard routing only (a soft gate keeps its
+        blend). Returns the :class:`DistillResult` (also ``refine_``).
+        """
+        if not self.hard or self.init == "none":
+            return None
+        rng = check_random_state(random_state)
+        z = torch.as_tensor(np.asarray(Z), dtype=torch.float32)
+        sigma = self.jitter * _neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
+        target = torch.as_tensor(np.asarray(teacher(z.numpy()), dtype=np.float32))
+        x, x_target = self._teacher_rows(z, target, teacher, sigma, rng)
+        head = self.module.categorical
+        trains = [p.requires_grad for p in head.parameters()]
+        head.requires_grad_(True)
+        try:
+            with torch.random.fork_rng():
+                torch.manual_seed(int(rng.randint(2**31 - 1)))
+                self.refine_ = distil(
+                    lambda rows: torch.log_softmax(head(rows), dim=-1), head, x, x_target,
+                    epochs=self.distill_epochs, learning_rate=self.learning_rate,
+                    batch_size=batch_size, validation_fraction=self.validation_fraction,
+                    patience=self.patience, patience_steps=self.patience_steps,
+                    random_state=rng)
+        finally:
+            for p, flag in zip(head.parameters(), trains):
+                p.requires_grad_(flag)
+        return self.refine_
+
+    #: most jittered rows labelled by a teacher (at least one copy of each row)
+    TEACHER_ROWS = 20000
+
+    def _teacher_rows(self, z, target, teacher, sigma, rng):
+        """The rows plus jittered copies labelled by ``teacher``; noise scales 1 to 2 ``sigma``."""
+        copies = int(np.clip(self.TEACHER_ROWS // len(z), 1, 8))
+        source = np.tile(np.arange(len(z)), copies)
+        scale = sigma * rng.uniform(1.0, 2.0, size=(len(source), 1))
+        noisy = z.numpy()[source] + scale * rng.standard_normal((len(source), z.shape[1]))
+        labels = np.asarray(teacher(noisy), dtype=np.float32)
+        return (torch.cat([z, torch.as_tensor(noisy, dtype=torch.float32)]),
+                torch.cat([target, torch.as_tensor(labels)]))
 
     @property
     def frozen(self):
