@@ -9,7 +9,9 @@ agreement of the DMVAE gate with the hierarchy, and predict latency / saved size
 Every row is ``GraphMoERegressor(gate=..., random_state=seed)`` (classifier for
 digits/fashion) with default parameters; k-means and softmax get ``n_experts=5``.
 Variants of the DMVAE gate: ``dmvae-soft`` (``gate_params={"hard": False}``, the
-blended routing of 0.2.0) and ``dmvae-frozen`` (``{"joint": False}``).
+blended routing of 0.2.0), ``dmvae-frozen`` (``{"joint": False}``),
+``dmvae-norefine`` (no refinement to the pair contrasts) and ``dmvae-noteacher``
+(neither that nor the jittered copies labelled by the hierarchy).
 ``fit s`` is CPU seconds of this process.
 ``agree`` is the share of the test points that the DMVAE gate sends first to
 the expert the hierarchy's routing (kNN query into the clustering) sends them to.
@@ -39,7 +41,9 @@ def agreement(model, X):
 
 #: benchmark name -> (gate, gate_params)
 VARIANTS = {"dmvae-soft": ("dmvae", {"hard": False}),
-            "dmvae-frozen": ("dmvae", {"joint": False})}
+            "dmvae-frozen": ("dmvae", {"joint": False}),
+            "dmvae-norefine": ("dmvae", {"refine_contrasts": False}),
+            "dmvae-noteacher": ("dmvae", {"teacher_rows": 0, "refine_contrasts": False})}
 
 
 def _params(name):

@@ -53,6 +53,20 @@ def test_dmvae_routing_is_near_graph_routing_and_far_better_than_kmeans(pinwheel
     assert mse["dmvae"] <= mse["kmeans"] / 100, mse
 
 
+def test_estimator_refines_the_gate_to_the_pair_contrasts(pinwheel):
+    X, y, Xt, _ = pinwheel
+    model = GraphMoERegressor(gate="dmvae", n_experts=5, epochs=5, num_threads=1,
+                              random_state=0).fit(X, y)
+    events = [h for h in model.history_ if h.get("event") == "refine_gate"]
+    assert len(events) == 1 and events[0]["agreement"] >= 0.95, events
+    assert model.gate_.refine_.agreement == events[0]["agreement"]
+    proba = model.gate_proba(Xt)  # hard routing: one expert per new point
+    np.testing.assert_array_equal(proba.max(1), np.ones(len(Xt)))
+    off = GraphMoERegressor(gate="dmvae", n_experts=5, epochs=5, num_threads=1, random_state=0,
+                            gate_params={"refine_contrasts": False}).fit(X, y)
+    assert not any(h.get("event") == "refine_gate" for h in off.history_)
+
+
 def test_prune_weights_drops_small_weights_and_keeps_distributions():
     probs = torch.tensor([[0.97, 0.02, 0.01], [0.5, 0.3, 0.2], [0.34, 0.33, 0.33]])
     out = prune_weights(probs, 0.25)

@@ -99,22 +99,33 @@ class DMVAEGate(Gate):
     init : {"hierarchy", "none"}, default="hierarchy"
         "none" ignores the membership: ELBO pre-training only, no anchor (DVMoE).
     hard : bool, default=True
-        Route each point to its most probable expert alone (one-hot
-        weights), in training and at predict, as the graph gate's pair
-        contrasts do with points whose membership is split. Blending two
-        experts where clusters meet trains each to fit the blend: on
-        interleaved spirals (seed 0) the soft gate's test MSE was 0.0083, and
-        routing its test points top-1 cut it only to 8.3e-5, because its
-        experts had been trained through the blend. The routing head then
-        learns from the membership anchor alone (a one-hot choice passes no
+        Route each point to one expert alone (one-hot weights), as the graph
+        gate does: new points to the gate's most probable expert, training
+        rows to the expert of their cluster (the membership's largest
+        entry), so that the experts train as under the graph gate. Blending
+        two experts where clusters meet trains each to fit the blend:
+        interleaved spirals, seed 0, test MSE 0.0083 with the blend, 8.3e-5
+        when those experts route new points top-1, 5.8e-8 with hard routing
+        in training too (graph gate 3.6e-8). The routing head then learns
+        from the membership anchor alone (a one-hot choice passes no
         gradient). Ignored with ``init="none"`` (DVMoE).
+    teacher_rows : int, default=20000
+        With a ``teacher`` given to :meth:`fit` (the estimator gives the
+        hierarchy's routing of new points), the per-batch jitter is replaced
+        by up to this many jittered copies of the rows (1 to 8 per row, noise
+        1 to 2 times the jitter), drawn once and labelled by the teacher. 0
+        keeps the per-batch jitter with each row's own label.
+    refine_contrasts : bool, default=True
+        Once the experts are trained, the estimator has :meth:`refine` the
+        routing head to the pair contrasts' routing (hard routing only).
     random_state : int, RandomState or None, default=None
         Seeds the initial weights (drawn in ``__init__``); None draws them
         from torch's global generator.
     joint : bool, default=True
         Train the gate with the experts after distillation. ``False`` freezes
         it once distilled: its routing of the training rows is computed once
-        (``train_prior_``) and each training step reuses it, so a step costs
+        (``train_prior_``; with ``hard``, the membership's one-hot argmax)
+        and each training step reuses it, so a step costs
         what a fixed router's does; new points are still routed by the
         network alone. Ignored with ``init="none"`` (no distillation).
 
@@ -148,12 +159,14 @@ class DMVAEGate(Gate):
     patience_steps = 0
     hard = False
     random_state = None
+    teacher_rows = 0
+    refine_contrasts = False
 
     def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(128, 128),
                  likelihood="gaussian", temperature=1.0, distill_epochs=300, learning_rate=3e-3,
                  anchor_weight=1.0, min_weight=0.02, validation_fraction=0.1, patience=20,
                  jitter=3.0, init="hierarchy", joint=True, patience_steps=400, hard=True,
-                 random_state=None):
+                 teacher_rows=20000, refine_contrasts=True, random_state=None):
         super().__init__(n_experts)
         if init not in ("hierarchy", "none"):
             raise ValueError(f"init must be 'hierarchy' or 'none', got {init!r}.")
@@ -169,6 +182,7 @@ class DMVAEGate(Gate):
         self.patience, self.init, self.jitter = int(patience), init, float(jitter)
         self.joint, self.patience_steps = bool(joint), int(patience_steps)
         self.hard, self.random_state = bool(hard), random_state
+        self.teacher_rows, self.refine_contrasts = int(teacher_rows), bool(refine_contrasts)
         self.distill_ = None
         if random_state is None:
             self.module = self._build_module()
@@ -233,7 +247,7 @@ class DMVAEGate(Gate):
         ``teacher``: optional callable ``Z_new (m, d) -> (m, K)``, the
         hierarchy's routing of new points (a kNN query into the clustering).
         Given, the jittered copies of the rows are drawn once, up to
-        ``TEACHER_ROWS`` of them, and labelled by it rather than by the row
+        ``teacher_rows`` of them, and labelled by it rather than by the row
         they were drawn around, so the gate learns the boundaries that the
         hierarchy draws in the gaps between clusters, not a guess.
         """
@@ -248,7 +262,7 @@ class DMVAEGate(Gate):
         # per-coordinate scale: the noise vector's length is ``jitter`` spacings in any dimension
         sigma = self.jitter * _neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
         x, x_target, n = z, target, len(z)
-        if teacher is not None and sigma > 0:
+        if teacher is not None and sigma > 0 and self.teacher_rows > 0:
             x, x_target = self._teacher_rows(z, target, teacher, sigma, rng)
             sigma = 0.0  # the labelled copies replace the per-batch jitter
 
@@ -290,7 +304,7 @@ class DMVAEGate(Gate):
         from the distilled weights. Hard routing only (a soft gate keeps its
         blend). Returns the :class:`DistillResult` (also ``refine_``).
         """
-        if not self.hard or self.init == "none":
+        if not (self.hard and self.refine_contrasts) or self.init == "none":
             return None
         rng = check_random_state(random_state)
         z = torch.as_tensor(np.asarray(Z), dtype=torch.float32)
@@ -314,13 +328,17 @@ class DMVAEGate(Gate):
                 p.requires_grad_(flag)
         return self.refine_
 
-    #: most jittered rows labelled by a teacher (at least one copy of each row)
-    TEACHER_ROWS = 20000
-
     def _teacher_rows(self, z, target, teacher, sigma, rng):
-        """The rows plus jittered copies labelled by ``teacher``; noise scales 1 to 2 ``sigma``."""
-        copies = int(np.clip(self.TEACHER_ROWS // len(z), 1, 8))
-        source = np.tile(np.arange(len(z)), copies)
+        """The rows plus jittered copies labelled by ``teacher``; noise scales 1 to 2 ``sigma``.
+
+        1 to 8 copies of each row, at most ``teacher_rows`` in all (rows drawn
+        without replacement when there are more).
+        """
+        n, budget = len(z), max(self.teacher_rows, 1)
+        if n > budget:
+            source = rng.choice(n, budget, replace=False)
+        else:
+            source = np.tile(np.arange(n), min(8, budget // n))
         scale = sigma * rng.uniform(1.0, 2.0, size=(len(source), 1))
         noisy = z.numpy()[source] + scale * rng.standard_normal((len(source), z.shape[1]))
         labels = np.asarray(teacher(noisy), dtype=np.float32)
