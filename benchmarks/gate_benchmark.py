@@ -43,6 +43,7 @@ def agreement(model, X):
 VARIANTS = {"dmvae-soft": ("dmvae", {"hard": False}),
             "dmvae-frozen": ("dmvae", {"joint": False}),
             "dmvae-norefine": ("dmvae", {"refine_contrasts": False}),
+
             "dmvae-noteacher": ("dmvae", {"teacher_rows": 0, "refine_contrasts": False})}
 
 

@@ -112,8 +112,10 @@ class DMVAEGate(Gate):
     teacher_rows : int, default=20000
         With a ``teacher`` given to :meth:`fit` (the estimator gives the
         hierarchy's routing of new points), the per-batch jitter is replaced
-        by up to this many jittered copies of the rows (1 to 8 per row, noise
-        1 to 2 times the jitter), drawn once and labelled by the teacher. 0
+        by up to this many jittered copies of the rows (1 to 8 per row; noise
+        1 to 2 times the jitter, and for one copy in four up to 8 times, so
+        that the gate also learns the routing beyond the ends of clusters),
+        drawn once and labelled by the teacher. 0
         keeps the per-batch jitter with each row's own label.
     refine_contrasts : bool, default=True
         Once the experts are trained, the estimator has :meth:`refine` the
@@ -329,7 +331,7 @@ class DMVAEGate(Gate):
         return self.refine_
 
     def _teacher_rows(self, z, target, teacher, sigma, rng):
-        """The rows plus jittered copies labelled by ``teacher``; noise scales 1 to 2 ``sigma``.
+        """The rows plus jittered copies labelled by ``teacher``; noise 1 to 8 ``sigma``.
 
         1 to 8 copies of each row, at most ``teacher_rows`` in all (rows drawn
         without replacement when there are more).
@@ -339,7 +341,11 @@ class DMVAEGate(Gate):
             source = rng.choice(n, budget, replace=False)
         else:
             source = np.tile(np.arange(n), min(8, budget // n))
-        scale = sigma * rng.uniform(1.0, 2.0, size=(len(source), 1))
+        # three in four near the rows (1 to 2 sigma), where boundaries between clusters
+        # need the density; one in four out to 8 sigma, beyond the ends of clusters
+        far = rng.uniform(size=(len(source), 1)) < 0.25
+        scale = sigma * np.where(far, 2.0 ** rng.uniform(0.0, 3.0, size=far.shape),
+                                 rng.uniform(1.0, 2.0, size=far.shape))
         noisy = z.numpy()[source] + scale * rng.standard_normal((len(source), z.shape[1]))
         labels = np.asarray(teacher(noisy), dtype=np.float32)
         return (torch.cat([z, torch.as_tensor(noisy, dtype=torch.float32)]),
