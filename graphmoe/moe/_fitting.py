@@ -109,10 +109,13 @@ class FittingMixin:
                                             self._task).astype(np.float32)
 
     def _refine_gate(self, rng):
-        """A learned gate that can (``refine``) learns the pair contrasts' routing of new points."""
+        """A learned gate that can (``refine``) learns the pair contrasts' routing of new points.
+
+        Not after a re-clustering, whose clustering lives in the gate's latent space.
+        """
         refine = getattr(self.gate_, "refine", None)
         if (refine is None or not self.pair_experts or self.clustering_ is None
-                or self.expert != "mlp" or not self._uses_hierarchy):
+                or self.expert != "mlp" or not self._uses_hierarchy or self.recluster_every):
             return
         data, columns = self._train_data, self.cluster_of_expert_
         losses = expert_losses(self.module_, data.x, data.target, self._task)

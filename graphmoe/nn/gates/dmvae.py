@@ -54,8 +54,10 @@ class DMVAEGate(Gate):
     compact in latent space). During joint training the membership stays as
     an anchor (``anchor_weight``) of the routing head, which alone trains
     there (the latent space, which only re-clustering reads, is fitted by
-    :meth:`fit`); routing weights below ``min_weight`` are dropped, so a
-    confident gate routes exactly like the hierarchy's hard assignment.
+    :meth:`fit`). Routing is hard by default (``hard``): one expert per
+    point, as the graph gate's pair contrasts route; the estimator then
+    refines the routing head to those contrasts (:meth:`refine`). With
+    ``hard=False`` routing weights below ``min_weight`` are dropped instead.
     Without a membership (``init="none"``) the gate is the seed paper's DVMoE:
     ELBO pre-training only, then the full ELBO (Gumbel-softmax) in training.
 
