@@ -8,6 +8,11 @@ agreement of the DMVAE gate with the hierarchy, and predict latency / saved size
 
 Every row is ``GraphMoERegressor(gate=..., random_state=seed)`` (classifier for
 digits/fashion) with default parameters; k-means and softmax get ``n_experts=5``.
+Variants of the DMVAE gate: ``dmvae-soft`` (``gate_params={"hard": False}``, the
+blended routing of 0.2.0), ``dmvae-frozen`` (``{"joint": False}``),
+``dmvae-norefine`` (no refinement to the pair contrasts) and ``dmvae-noteacher``
+(neither that nor the jittered copies labelled by the hierarchy).
+``fit s`` is CPU seconds of this process.
 ``agree`` is the share of the test points that the DMVAE gate sends first to
 the expert the hierarchy's routing (kNN query into the clustering) sends them to.
 """
@@ -34,31 +39,51 @@ def agreement(model, X):
     return float(np.mean(model.gate_proba(X).argmax(1) == P.argmax(1)))
 
 
+#: benchmark name -> (gate, gate_params)
+VARIANTS = {"dmvae-soft": ("dmvae", {"hard": False}),
+            "dmvae-frozen": ("dmvae", {"joint": False}),
+            "dmvae-norefine": ("dmvae", {"refine_contrasts": False}),
+
+            "dmvae-noteacher": ("dmvae", {"teacher_rows": 0, "refine_contrasts": False})}
+
+
+def _params(name):
+    gate, gate_params = VARIANTS.get(name, (name, None))
+    extra = {"n_experts": 5} if gate in ("kmeans", "softmax", "gmm") else {}
+    if gate_params:
+        extra["gate_params"] = gate_params
+    return gate, extra
+
+
 def spirals(args):
-    print("| task | gate | test MSE | agree | fit s |\n|---|---|---|---|---|")
+    print("| task | seed | gate | test MSE | agree | fit CPU s |\n|---|---|---|---|---|---|")
     for task in ("interleaved", "pinwheel"):
-        X, y, _, Xt, yt, _ = _regression_data(task, 400, 400, args.seed)
-        for gate in args.gates:
-            extra = {"n_experts": 5} if gate in ("kmeans", "softmax", "gmm") else {}
-            start = time.perf_counter()
-            m = GraphMoERegressor(gate=gate, random_state=args.seed, **extra).fit(X, y)
-            fit = time.perf_counter() - start
-            mse = np.mean((m.predict(Xt) - yt) ** 2)
-            print(f"| {task} | {gate} | {mse:.3g} | {agreement(m, Xt):.4f} | {fit:.0f} |",
-                  flush=True)
+        for seed in args.seeds:
+            X, y, _, Xt, yt, _ = _regression_data(task, 400, 400, seed)
+            for name in args.gates:
+                gate, extra = _params(name)
+                start = time.process_time()
+                m = GraphMoERegressor(gate=gate, random_state=seed, **extra).fit(X, y)
+                fit = time.process_time() - start
+                mse = np.mean((m.predict(Xt) - yt) ** 2)
+                print(f"| {task} | {seed} | {name} | {mse:.3g} | {agreement(m, Xt):.4f} | "
+                      f"{fit:.0f} |", flush=True)
 
 
 def classification(args):
     settings = {"n_train": args.n, "n_test": args.n_test}
-    X, y, Xt, yt = _classification_data(args.command, settings, args.seed)
-    print("| task | n_train | gate | accuracy | agree | fit s |\n|---|---|---|---|---|---|")
-    for gate in ("graph", "dmvae"):
-        start = time.perf_counter()
-        m = GraphMoEClassifier(gate=gate, random_state=args.seed).fit(X, y)
-        fit = time.perf_counter() - start
-        acc = np.mean(m.predict(Xt) == yt)
-        print(f"| {args.command} | {len(X)} | {gate} | {acc:.4f} | {agreement(m, Xt):.4f} | "
-              f"{fit:.0f} |", flush=True)
+    print("| task | seed | n_train | gate | accuracy | agree | fit CPU s |\n"
+          "|---|---|---|---|---|---|---|")
+    for seed in args.seeds:
+        X, y, Xt, yt = _classification_data(args.command, settings, seed)
+        for name in args.gates:
+            gate, extra = _params(name)
+            start = time.process_time()
+            m = GraphMoEClassifier(gate=gate, random_state=seed, **extra).fit(X, y)
+            fit = time.process_time() - start
+            acc = np.mean(m.predict(Xt) == yt)
+            print(f"| {args.command} | {seed} | {len(X)} | {name} | {acc:.4f} | "
+                  f"{agreement(m, Xt):.4f} | {fit:.0f} |", flush=True)
 
 
 def _median_seconds(fn, repeats):
@@ -92,13 +117,19 @@ def scale(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("spirals", "digits", "fashion", "scale"))
-    parser.add_argument("--gates", nargs="+", default=["graph", "dmvae", "kmeans", "softmax"])
+    parser.add_argument("--gates", nargs="+", default=None,
+                        help="gates or variants (dmvae-soft, dmvae-frozen); default: graph "
+                             "dmvae kmeans softmax (spirals), graph dmvae (digits, fashion)")
     parser.add_argument("--n", type=int, default=10000, help="training rows (fashion, scale)")
     parser.add_argument("--n-test", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="scale only")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.gates is None:
+        args.gates = (["graph", "dmvae", "kmeans", "softmax"] if args.command == "spirals"
+                      else ["graph", "dmvae"])
     {"spirals": spirals, "digits": classification, "fashion": classification,
      "scale": scale}[args.command](args)
 

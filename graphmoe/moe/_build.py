@@ -1,6 +1,8 @@
 """Building a GraphMoE fit's parts: the connectivity clustering, the gate and the experts."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 from torch import nn
 
@@ -58,13 +60,19 @@ class BuildMixin:
         if self._resume is not None and distill_epochs is not None:
             self.gate_.distill_epochs = 0  # the checkpoint holds the distilled gate
         self.gate_.fit(G, membership=membership, groups=groups,
-                       random_state=int(rng.randint(2**31 - 1)))
+                       random_state=int(rng.randint(2**31 - 1)), **self._gate_teacher())
         if distill_epochs is not None:
             self.gate_.distill_epochs = distill_epochs
         self.cluster_of_expert_ = getattr(self.gate_, "cluster_of_expert_",
                                           None if self.clustering_ is None
                                           else np.arange(self.gate_.n_experts))
         self._membership = membership
+
+    def _gate_teacher(self):
+        """``teacher=`` for a gate that distils the hierarchy's routing of new points."""
+        if self.clustering_ is None or "teacher" not in inspect.signature(self.gate_.fit).parameters:
+            return {}
+        return {"teacher": lambda Z: cluster_proba(self.clustering_, Z)}
 
     def _expert_kwargs(self):
         """Keyword arguments of the named expert class: the estimator's, then ``expert_params``."""

@@ -6,6 +6,7 @@ import numpy as np
 from . import _setup
 from ._inputs import as_tensor
 from .checkpoint import checkpointer, restore_random_state, restore_training_state
+from ..cluster.proba import cluster_proba, normalize_rows
 from .contrast import contrast_prior, expert_losses
 from .parents import own_weights
 from .recluster import recluster
@@ -97,6 +98,7 @@ class FittingMixin:
             if done < self.epochs and self.recluster_every:
                 recluster(self, probs.argmax(axis=1), rng, done)
         self._fit_contrasts()
+        self._refine_gate(rng)
 
     def _fit_contrasts(self):
         """Each training point's loss under every expert: the votes of pair contrasts."""
@@ -105,3 +107,28 @@ class FittingMixin:
         data = self._train_data
         self.contrast_loss_ = expert_losses(self.module_, data.x, data.target,
                                             self._task).astype(np.float32)
+
+    def _refine_gate(self, rng):
+        """A learned gate that can (``refine``) learns the pair contrasts' routing of new points.
+
+        Not after a re-clustering, whose clustering lives in the gate's latent space.
+        """
+        refine = getattr(self.gate_, "refine", None)
+        if (refine is None or not self.pair_experts or self.clustering_ is None
+                or self.expert != "mlp" or not self._uses_hierarchy or self.recluster_every):
+            return
+        data, columns = self._train_data, self.cluster_of_expert_
+        losses = expert_losses(self.module_, data.x, data.target, self._task)
+        owner = self._membership[:, columns].argmax(axis=1)
+        knn = self.clustering_.knn_
+
+        def teacher(Z):
+            dist, ind = knn.kneighbors(Z)
+            prior = normalize_rows(cluster_proba(self.clustering_, Z)[:, columns])
+            return contrast_prior(prior, ind, owner, losses, distances=dist)
+
+        result = refine(data.gate_input.cpu().numpy(), teacher,
+                        random_state=int(rng.randint(2**31 - 1)))
+        if result is not None:
+            self.history_.append({"epoch": self.epochs, "event": "refine_gate",
+                                  "epochs": result.epochs, "agreement": result.agreement})

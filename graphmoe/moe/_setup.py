@@ -1,6 +1,8 @@
 """Building the pieces of a GraphMoE fit: embedding, clustering, gate, experts, halo."""
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import torch
 import scipy.sparse as sp
@@ -52,10 +54,20 @@ def make_clustering(clustering, n_experts, n_samples, random_state):
 
 
 def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarchical=False):
-    """Instantiate the gate named ``gate`` (not yet fitted) from the gate registry."""
+    """Instantiate the gate named ``gate`` (not yet fitted) from the gate registry.
+
+    A gate that takes ``random_state`` (the DMVAE gate) gets torch's current
+    seed, which the estimator has just set from its own ``random_state``: its
+    weights are then drawn from a stream of their own, and the experts,
+    built next from the global stream, start as they do under the graph gate,
+    so that the two gates' fits differ only in routing.
+    """
+    params = dict(gate_params or {})
+    if (not hierarchical and "random_state" not in params
+            and "random_state" in inspect.signature(G.gate_entry(gate).cls).parameters):
+        params["random_state"] = torch.initial_seed() % 2**32
     return G.make_gate(gate, in_features=in_features, n_experts=n_experts,
-                       clustering=clustering, hierarchical=hierarchical,
-                       **dict(gate_params or {}))
+                       clustering=clustering, hierarchical=hierarchical, **params)
 
 
 def hop_distances(graph, first, n_experts, max_hops):

@@ -53,6 +53,20 @@ def test_dmvae_routing_is_near_graph_routing_and_far_better_than_kmeans(pinwheel
     assert mse["dmvae"] <= mse["kmeans"] / 100, mse
 
 
+def test_estimator_refines_the_gate_to_the_pair_contrasts(pinwheel):
+    X, y, Xt, _ = pinwheel
+    model = GraphMoERegressor(gate="dmvae", n_experts=5, epochs=5, num_threads=1,
+                              random_state=0).fit(X, y)
+    events = [h for h in model.history_ if h.get("event") == "refine_gate"]
+    assert len(events) == 1 and events[0]["agreement"] >= 0.95, events
+    assert model.gate_.refine_.agreement == events[0]["agreement"]
+    proba = model.gate_proba(Xt)  # hard routing: one expert per new point
+    np.testing.assert_array_equal(proba.max(1), np.ones(len(Xt)))
+    off = GraphMoERegressor(gate="dmvae", n_experts=5, epochs=5, num_threads=1, random_state=0,
+                            gate_params={"refine_contrasts": False}).fit(X, y)
+    assert not any(h.get("event") == "refine_gate" for h in off.history_)
+
+
 def test_prune_weights_drops_small_weights_and_keeps_distributions():
     probs = torch.tensor([[0.97, 0.02, 0.01], [0.5, 0.3, 0.2], [0.34, 0.33, 0.33]])
     out = prune_weights(probs, 0.25)
@@ -103,18 +117,23 @@ def test_dmvae_gate_rejects_bad_parameters():
         DMVAEGate(2, 4, init="kmeans")
 
 
-def test_frozen_gate_reuses_its_own_routing_and_trains_nothing(pinwheel):
+def test_frozen_gate_reuses_its_training_routing_and_trains_nothing(pinwheel):
     X = pinwheel[0]
     Z = (X - X.mean(0)) / X.std(0)
     cc = ConnectivityClustering(method="mst", n_clusters=5, random_state=0).fit(Z)
+    membership = cluster_proba(cc)
     gate = DMVAEGate(2, 5, joint=False, distill_epochs=30).fit(
-        Z, membership=cluster_proba(cc), random_state=0)
+        Z, membership=membership, random_state=0)
     assert gate.frozen and not any(p.requires_grad for p in gate.parameters())
     z = torch.as_tensor(Z, dtype=torch.float32)
-    gate.eval()
+    # hard routing: each training row goes to its cluster's expert alone
+    np.testing.assert_array_equal(gate.train_prior_, np.eye(5)[membership.argmax(1)])
+    soft = DMVAEGate(2, 5, joint=False, hard=False, distill_epochs=30).fit(
+        Z, membership=membership, random_state=0)
+    soft.eval()
     with torch.no_grad():
-        routed = gate(z).probs.numpy()
-    np.testing.assert_allclose(gate.train_prior_, routed, atol=1e-6)  # computed once in fit
+        routed = soft(z).probs.numpy()
+    np.testing.assert_allclose(soft.train_prior_, routed, atol=1e-6)  # its own, once in fit
     gate.train()
     prior = torch.as_tensor(gate.train_prior_)
     out = gate(z, prior=prior)  # a training step reads the stored routing, runs no network
@@ -136,6 +155,43 @@ def test_joint_training_step_trains_the_routing_head_only(pinwheel):
     # the latent space (encoder, decoder, mixture prior) is fitted in fit() only
     assert all(p.grad is None for p in gate.module.vae.parameters())
     assert gate.module.prior_means.grad is None
+
+
+def test_hard_routing_is_one_hot_and_trains_by_the_membership(pinwheel):
+    X = pinwheel[0]
+    Z = (X - X.mean(0)) / X.std(0)
+    cc = ConnectivityClustering(method="mst", n_clusters=5, random_state=0).fit(Z)
+    membership = torch.as_tensor(cluster_proba(cc), dtype=torch.float32)
+    gate = DMVAEGate(2, 5, distill_epochs=5).fit(Z, membership=membership.numpy(),
+                                                 random_state=0)
+    z = torch.as_tensor(Z, dtype=torch.float32)
+    gate.eval()
+    with torch.no_grad():
+        probs, logits = gate(z).probs, gate.module.categorical_logits(z)
+    assert torch.equal(probs.sum(1), torch.ones(len(z))) and set(probs.unique().tolist()) == {0, 1}
+    assert torch.equal(probs.argmax(1), logits.argmax(1))
+    gate.train()
+    out = gate(z, prior=membership)  # training: each row goes where the membership puts it
+    assert torch.equal(out.probs.argmax(1), membership.argmax(1))
+    assert torch.equal(out.probs.max(1).values, torch.ones(len(z)))
+
+
+def test_random_state_makes_a_standalone_gate_reproducible(pinwheel):
+    X = pinwheel[0]
+    Z = (X - X.mean(0)) / X.std(0)
+    membership = cluster_proba(ConnectivityClustering(method="mst", n_clusters=5,
+                                                      random_state=0).fit(Z))
+    gates = []
+    for seed in (0, 0, 1):
+        torch.manual_seed(len(gates))  # the global generator must not matter
+        gates.append(DMVAEGate(2, 5, distill_epochs=3, random_state=seed))
+    first, same, other = (g.module.state_dict() for g in gates)
+    assert all(torch.equal(first[k], same[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+    for g in gates[:2]:
+        g.fit(Z, membership=membership, random_state=0)
+    assert all(torch.equal(a, b) for a, b in zip(gates[0].state_dict().values(),
+                                                 gates[1].state_dict().values()))
 
 
 def test_distil_stop_agreement_and_step_patience():
