@@ -10,35 +10,11 @@ from ..dmvae import DMVAEModule
 from ..distill import distil, soft_cross_entropy
 from ..gaussian import kl_to_components, reparameterize
 from ..likelihood import negative_log_likelihood
+from ._dmvae_routing import (hard_routing, jittered_teacher_rows, neighbor_spacing,
+                             pretrain_elbo, prune_weights)
 from .base import Gate, GateOutput, split_logit_row
 
 __all__ = ["DMVAEGate", "prune_weights", "hard_routing"]
-
-
-def _neighbor_spacing(z, rng, n_probe=1000):
-    """Median distance from a row to its nearest other row (a sample of ``n_probe`` rows)."""
-    probe = z[torch.as_tensor(rng.choice(len(z), min(n_probe, len(z)), replace=False))]
-    d = torch.cdist(probe, z)
-    d[d <= 0] = float("inf")  # the row itself (and exact duplicates)
-    return float(d.min(dim=1).values.median()) if len(z) > 1 else 0.0
-
-
-def prune_weights(probs, min_weight):
-    """``probs (n, K)`` with entries below ``min_weight`` set to 0 and rows renormalised.
-
-    A row's largest entry is always kept, so no row is emptied. Gradients
-    pass through the kept entries.
-    """
-    if min_weight <= 0:
-        return probs
-    keep = (probs >= min_weight) | (probs == probs.max(dim=-1, keepdim=True).values)
-    kept = probs * keep
-    return kept / kept.sum(dim=-1, keepdim=True).clamp_min(1e-12)
-
-
-def hard_routing(probs):
-    """One-hot rows of each row's largest entry (the lowest index on ties); no gradient."""
-    return torch.zeros_like(probs).scatter_(1, probs.argmax(dim=-1, keepdim=True), 1.0)
 
 
 class DMVAEGate(Gate):
@@ -117,8 +93,7 @@ class DMVAEGate(Gate):
         by up to this many jittered copies of the rows (1 to 8 per row; noise
         1 to 2 times the jitter, and for one copy in four up to 8 times, so
         that the gate also learns the routing beyond the ends of clusters),
-        drawn once and labelled by the teacher. 0
-        keeps the per-batch jitter with each row's own label.
+        drawn once and labelled by the teacher. 0 keeps the per-batch jitter.
     refine_contrasts : bool, default=True
         Once the experts are trained, the estimator has :meth:`refine` the
         routing head to the pair contrasts' routing (hard routing only).
@@ -258,16 +233,17 @@ class DMVAEGate(Gate):
         rng = check_random_state(random_state)
         z = torch.as_tensor(np.asarray(Z), dtype=torch.float32)
         if self.init == "none" or membership is None:
-            self._pretrain_elbo(z, rng, batch_size)
+            pretrain_elbo(self.module, z, rng, batch_size, self.distill_epochs,
+                          self.learning_rate, self.temperature)
             self.train_prior_ = None
             return self
         target = torch.as_tensor(np.asarray(membership), dtype=torch.float32)
         self.module.requires_grad_(True)  # a frozen gate distils again after a re-clustering
         # per-coordinate scale: the noise vector's length is ``jitter`` spacings in any dimension
-        sigma = self.jitter * _neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
+        sigma = self.jitter * neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
         x, x_target, n = z, target, len(z)
         if teacher is not None and sigma > 0 and self.teacher_rows > 0:
-            x, x_target = self._teacher_rows(z, target, teacher, sigma, rng)
+            x, x_target = jittered_teacher_rows(z, target, teacher, sigma, self.teacher_rows, rng)
             sigma = 0.0  # the labelled copies replace the per-batch jitter
 
         def log_q(rows):
@@ -312,9 +288,9 @@ class DMVAEGate(Gate):
             return None
         rng = check_random_state(random_state)
         z = torch.as_tensor(np.asarray(Z), dtype=torch.float32)
-        sigma = self.jitter * _neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
+        sigma = self.jitter * neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
         target = torch.as_tensor(np.asarray(teacher(z.numpy()), dtype=np.float32))
-        x, x_target = self._teacher_rows(z, target, teacher, sigma, rng)
+        x, x_target = jittered_teacher_rows(z, target, teacher, sigma, self.teacher_rows, rng)
         head = self.module.categorical
         trains = [p.requires_grad for p in head.parameters()]
         head.requires_grad_(True)
@@ -332,27 +308,6 @@ class DMVAEGate(Gate):
                 p.requires_grad_(flag)
         return self.refine_
 
-    def _teacher_rows(self, z, target, teacher, sigma, rng):
-        """The rows plus jittered copies labelled by ``teacher``; noise 1 to 8 ``sigma``.
-
-        1 to 8 copies of each row, at most ``teacher_rows`` in all (rows drawn
-        without replacement when there are more).
-        """
-        n, budget = len(z), max(self.teacher_rows, 1)
-        if n > budget:
-            source = rng.choice(n, budget, replace=False)
-        else:
-            source = np.tile(np.arange(n), min(8, budget // n))
-        # three in four near the rows (1 to 2 sigma), where boundaries between clusters
-        # need the density; one in four out to 8 sigma, beyond the ends of clusters
-        far = rng.uniform(size=(len(source), 1)) < 0.25
-        scale = sigma * np.where(far, 2.0 ** rng.uniform(0.0, 3.0, size=far.shape),
-                                 rng.uniform(1.0, 2.0, size=far.shape))
-        noisy = z.numpy()[source] + scale * rng.standard_normal((len(source), z.shape[1]))
-        labels = np.asarray(teacher(noisy), dtype=np.float32)
-        return (torch.cat([z, torch.as_tensor(noisy, dtype=torch.float32)]),
-                torch.cat([target, torch.as_tensor(labels)]))
-
     @property
     def frozen(self):
         """Whether the distilled gate stays fixed while the experts train (``joint=False``)."""
@@ -368,18 +323,6 @@ class DMVAEGate(Gate):
             return torch.cat([self(part).probs for part in z.split(batch_size)]).numpy()
         finally:
             self.train(was_training)
-
-    def _pretrain_elbo(self, z, rng, batch_size):
-        """DVMoE: the negative ELBO alone for ``distill_epochs`` passes."""
-        optimizer = torch.optim.Adam(self.module.parameters(), lr=self.learning_rate)
-        for _ in range(self.distill_epochs):
-            for idx in np.array_split(rng.permutation(len(z)), max(1, len(z) // batch_size)):
-                idx = torch.as_tensor(idx)
-                out = self.module(z[idx], temperature=self.temperature)
-                loss = self.module.elbo_loss(z[idx], out)[0]
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
 
     @torch.no_grad()
     def calibrate(self, z, membership, scales=np.geomspace(0.5, 64.0, 43)):
