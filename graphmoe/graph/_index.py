@@ -4,7 +4,7 @@ Every index exposes the same two calls, ``neighbors(k)`` (the k nearest
 *other* training points of every training point) and ``query(Y, k)`` (the k
 nearest training points of new points), both returning ``(indices int64,
 distances float64)`` nearest first, so the graph code never branches on the
-backend. Backends: ``"exact"`` (scikit-learn, here), ``"faiss"`` (IVF-Flat,
+backend. Backends: ``"exact"`` (scikit-learn, here), ``"faiss"`` (IVF with float16 rows,
 ``_faiss.py``) and ``"pynndescent"`` (``_nndescent.py``).
 """
 from __future__ import annotations
