@@ -67,10 +67,23 @@ def partition_modularity(graph, labels, adjacency=None):
         return 0.0
     top = int(labels.max(initial=-1)) + 1
     community = np.where(labels >= 0, labels, top + np.arange(n))
-    inside = community[adj.row] == community[adj.col]
-    degree = np.bincount(adj.row, minlength=n).astype(np.float64)
+    # one compiled pass over the edges (the best-first splits score ~15 partitions per
+    # split: at 1M points the numpy gathers took 148 CPU-s per candidate cut)
+    inside, degree = _inside_and_degree(adj.row, adj.col, community, n)
     degree_sum = np.bincount(community, weights=degree)
-    return float(inside.sum() / two_m - np.sum((degree_sum / two_m) ** 2))
+    return float(inside / two_m - np.sum((degree_sum / two_m) ** 2))
+
+
+@njit(cache=True)
+def _inside_and_degree(row, col, community, n):
+    """Edges whose ends share a community, and each node's degree (float64)."""
+    inside = 0
+    degree = np.zeros(n)
+    for e in range(row.shape[0]):
+        degree[row[e]] += 1.0
+        if community[row[e]] == community[col[e]]:
+            inside += 1
+    return inside, degree
 
 
 def merge_clusters(adjacency, labels, n_clusters):

@@ -4,7 +4,7 @@ Every index exposes the same two calls, ``neighbors(k)`` (the k nearest
 *other* training points of every training point) and ``query(Y, k)`` (the k
 nearest training points of new points), both returning ``(indices int64,
 distances float64)`` nearest first, so the graph code never branches on the
-backend. Backends: ``"exact"`` (scikit-learn, here), ``"faiss"`` (IVF-Flat,
+backend. Backends: ``"exact"`` (scikit-learn, here), ``"faiss"`` (IVF with float16 rows,
 ``_faiss.py``) and ``"pynndescent"`` (``_nndescent.py``).
 """
 from __future__ import annotations
@@ -146,9 +146,14 @@ def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def _euclidean_pairs(Y, X, ind):
-    """Squared distances ``|Y[i] - X[ind[i, j]]|^2`` accumulated in float64."""
+    """Squared distances ``|Y[i] - X[ind[i, j]]|^2`` accumulated in float64.
+
+    ``fastmath`` lets the sum over features run in SIMD lanes (float64, so the
+    result moves by ~1e-15 relative): 1.7x faster on 784-D rows, where this
+    re-ranking was 2.5 of the 12 kNN CPU-s of Fashion-MNIST 70k.
+    """
     m, k = ind.shape
     out = np.empty((m, k))
     for i in range(m):

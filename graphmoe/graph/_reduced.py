@@ -127,7 +127,8 @@ class PCAIndex:
         if float(self.n_samples) ** 2 * n_components <= AUTO_EXACT_MAX_WORK:
             self._inner = FaissFlatIndex(Z, n_jobs=n_jobs)
         else:
-            self._inner = FaissIVFIndex(Z, random_state=random_state, n_jobs=n_jobs)
+            self._inner = FaissIVFIndex(Z, random_state=random_state, n_jobs=n_jobs,
+                                        float16=False)
         self._Z = Z
         self._seed, self._n_jobs = random_state, n_jobs
         self._full = None  # faiss IVF on the full rows, once the projection failed a check

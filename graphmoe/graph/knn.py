@@ -62,7 +62,8 @@ class KNNGraph(BaseEstimator):
     metric : {"euclidean", "cosine"}, default="euclidean"
     backend : {"auto", "faiss", "pca", "pynndescent", "exact"}, default="auto"
         ``"exact"`` uses scikit-learn's NearestNeighbors; ``"faiss"`` faiss'
-        IVF-Flat index (compiled, no JIT; probes as many lists as a sample
+        IVF index with float16 rows, candidates re-measured exactly
+        (compiled, no JIT; probes as many lists as a sample
         needs to reach recall 0.97; reproducible across thread counts);
         ``"pca"`` searches a 128-D PCA projection for twice the neighbours
         wanted and keeps the nearest by their true distances (recall ~0.9 on
