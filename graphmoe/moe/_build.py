@@ -59,8 +59,10 @@ class BuildMixin:
         distill_epochs = getattr(self.gate_, "distill_epochs", None)
         if self._resume is not None and distill_epochs is not None:
             self.gate_.distill_epochs = 0  # the checkpoint holds the distilled gate
+        # resuming: the checkpoint holds the distilled gate, so no teacher copies are drawn
+        teacher = self._gate_teacher() if self._resume is None else {}
         self.gate_.fit(G, membership=membership, groups=groups,
-                       random_state=int(rng.randint(2**31 - 1)), **self._gate_teacher())
+                       random_state=int(rng.randint(2**31 - 1)), **teacher)
         if distill_epochs is not None:
             self.gate_.distill_epochs = distill_epochs
         self.cluster_of_expert_ = getattr(self.gate_, "cluster_of_expert_",

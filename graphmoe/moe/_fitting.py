@@ -111,11 +111,12 @@ class FittingMixin:
     def _refine_gate(self, rng):
         """A learned gate that can (``refine``) learns the pair contrasts' routing of new points.
 
-        Not after a re-clustering, whose clustering lives in the gate's latent space.
+        Not when the fit re-clusters, whose clustering lives in the gate's latent space.
         """
         refine = getattr(self.gate_, "refine", None)
         if (refine is None or not self.pair_experts or self.clustering_ is None
-                or self.expert != "mlp" or not self._uses_hierarchy or self.recluster_every):
+                or self.expert != "mlp" or not self._uses_hierarchy
+                or (self.recluster_every and self.recluster_every < self.epochs)):
             return
         data, columns = self._train_data, self.cluster_of_expert_
         losses = expert_losses(self.module_, data.x, data.target, self._task)

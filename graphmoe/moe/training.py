@@ -137,8 +137,9 @@ def reseed_collapsed(model, probs, threshold, rng, history, epoch):
 
     A collapsed expert becomes a perturbed copy of the most loaded one; a
     learned gate that supports it (``reseed_expert``) splits that expert's
-    region between the two. Fixed routers cannot shift load, so for them the
-    collapse is only logged. Returns the indices of the collapsed experts.
+    region between the two. Fixed routers cannot shift load, nor can a gate
+    that routes the training rows by their cluster (``routes_training_by_prior``),
+    so for them the collapse is only logged. Returns the indices of the collapsed experts.
     """
     load = expert_load(probs)
     dead = collapsed_experts(load, threshold)
@@ -146,7 +147,9 @@ def reseed_collapsed(model, probs, threshold, rng, history, epoch):
     for e in dead:
         donor = int(np.argmax(load))
         action = "logged (fixed router)"
-        if gate.trainable:
+        if getattr(gate, "routes_training_by_prior", False):
+            action = "logged (training rows routed by their cluster)"
+        elif gate.trainable:
             # own weights only: a parent expert is shared with siblings and stays as it is
             target, source = own_weights(model.experts[e]), own_weights(model.experts[donor])
             target.load_state_dict(copy.deepcopy(source.state_dict()))

@@ -213,3 +213,26 @@ def test_distil_stop_agreement_and_step_patience():
     long = distil(log_q, net, x, target, epochs=300, learning_rate=1e-4, batch_size=200,
                   patience=5, tol=10.0, patience_steps=100, random_state=0)
     assert short.epochs == 6 and long.epochs == 51
+
+
+@pytest.mark.parametrize("hard, joint, reseeded", [(True, True, False), (False, False, False),
+                                                   (False, True, True)])
+def test_collapse_is_only_logged_when_training_rows_follow_their_cluster(hard, joint, reseeded):
+    """Hard or frozen routing sends each training row to its cluster's expert, so a small
+    cluster's expert is 'collapsed' by its size alone: overwriting it with another expert
+    would leave that cluster without its expert (review: test MSE 0.06 -> 1,158)."""
+    from graphmoe.moe.module import GraphMoE
+    from graphmoe.moe.training import reseed_collapsed
+    from graphmoe.nn.experts import MLPExpert
+
+    torch.manual_seed(0)
+    gate = DMVAEGate(2, 3, hard=hard, joint=joint, random_state=0)
+    model = GraphMoE([MLPExpert(2, 1) for _ in range(3)], gate, task="regression")
+    before = [p.detach().clone() for p in model.experts[1].parameters()]
+    probs = np.array([[0.7, 0.0, 0.3]] * 20)  # expert 1 carries no load
+    history = []
+    dead = reseed_collapsed(model, probs, 0.1, np.random.RandomState(0), history, 1)
+    assert dead.tolist() == [1] and history[0]["event"] == "collapse"
+    same = all(torch.equal(p, q) for p, q in zip(before, model.experts[1].parameters()))
+    assert same != reseeded
+    assert history[0]["action"].startswith("re-seeded" if reseeded else "logged")

@@ -1,10 +1,12 @@
-"""Routing helpers of the DMVAE gate: weight pruning, hard routing, teacher-labelled copies."""
+"""Routing helpers of the DMVAE gate: pruning, hard routing, calibration, teacher-labelled copies."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-__all__ = ["hard_routing", "jittered_teacher_rows", "neighbor_spacing", "pretrain_elbo",
+from ..distill import soft_cross_entropy
+
+__all__ = ["calibrate_logits", "hard_routing", "jittered_teacher_rows", "neighbor_spacing", "pretrain_elbo",
            "prune_weights"]
 
 
@@ -68,3 +70,22 @@ def pretrain_elbo(module, z, rng, batch_size, epochs, learning_rate, temperature
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+
+
+@torch.no_grad()
+def calibrate_logits(logits_of, last, z, membership, scales=np.geomspace(0.5, 64.0, 43)):
+    """Scale the logit layer ``last`` so that ``logits_of(z)`` is as sharp as ``membership``.
+
+    Distillation stops while ``q(c|z)`` is still softer than a mostly hard
+    membership; the soft tails mix experts where the hierarchy does not.
+    One temperature (Guo et al. 2017's calibration), chosen on the grid
+    ``scales`` by cross-entropy to the membership, restores the sharpness
+    without moving any decision boundary. Returns the scale.
+    """
+    logits = logits_of(z)
+    losses = [float(soft_cross_entropy(torch.log_softmax(s * logits, dim=-1), membership))
+              for s in scales]
+    scale = float(scales[int(np.argmin(losses))])
+    last.weight.mul_(scale)
+    last.bias.mul_(scale)
+    return scale

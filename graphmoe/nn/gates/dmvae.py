@@ -10,8 +10,8 @@ from ..dmvae import DMVAEModule
 from ..distill import distil, soft_cross_entropy
 from ..gaussian import kl_to_components, reparameterize
 from ..likelihood import negative_log_likelihood
-from ._dmvae_routing import (hard_routing, jittered_teacher_rows, neighbor_spacing,
-                             pretrain_elbo, prune_weights)
+from ._dmvae_routing import (calibrate_logits, hard_routing, jittered_teacher_rows,
+                             neighbor_spacing, pretrain_elbo, prune_weights)
 from .base import Gate, GateOutput, split_logit_row
 
 __all__ = ["DMVAEGate", "prune_weights", "hard_routing"]
@@ -31,8 +31,9 @@ class DMVAEGate(Gate):
     an anchor (``anchor_weight``) of the routing head, which alone trains
     there (the latent space, which only re-clustering reads, is fitted by
     :meth:`fit`). Routing is hard by default (``hard``): one expert per
-    point, as the graph gate's pair contrasts route; the estimator then
-    refines the routing head to those contrasts (:meth:`refine`). With
+    point, as the graph gate's pair contrasts route; with pair experts (the
+    regressor's default) the estimator then refines the routing head to
+    those contrasts (:meth:`refine`). With
     ``hard=False`` routing weights below ``min_weight`` are dropped instead.
     Without a membership (``init="none"``) the gate is the seed paper's DVMoE:
     ELBO pre-training only, then the full ELBO (Gumbel-softmax) in training.
@@ -292,6 +293,8 @@ class DMVAEGate(Gate):
         target = torch.as_tensor(np.asarray(teacher(z.numpy()), dtype=np.float32))
         x, x_target = jittered_teacher_rows(z, target, teacher, sigma, self.teacher_rows, rng)
         head = self.module.categorical
+        device = next(head.parameters()).device  # the estimator refines after moving to it
+        x, x_target = x.to(device), x_target.to(device)
         trains = [p.requires_grad for p in head.parameters()]
         head.requires_grad_(True)
         try:
@@ -313,6 +316,15 @@ class DMVAEGate(Gate):
         """Whether the distilled gate stays fixed while the experts train (``joint=False``)."""
         return not self.joint and self.init != "none"
 
+    @property
+    def routes_training_by_prior(self):
+        """Training rows go where the clustering puts them (frozen or hard routing).
+
+        Their experts' loads are then the clusters' sizes, which re-seeding an
+        expert cannot change: a collapse is only logged, as for a fixed router.
+        """
+        return self.init != "none" and (self.frozen or self.hard)
+
     @torch.no_grad()
     def route(self, z, batch_size=4096):
         """Routing probabilities ``(n, n_experts)`` of ``z`` as a float32 array (eval mode)."""
@@ -324,24 +336,9 @@ class DMVAEGate(Gate):
         finally:
             self.train(was_training)
 
-    @torch.no_grad()
-    def calibrate(self, z, membership, scales=np.geomspace(0.5, 64.0, 43)):
-        """Scale the categorical logits to the membership's own sharpness.
-
-        Distillation stops while ``q(c|z)`` is still softer than a mostly hard
-        membership; the soft tails mix experts where the hierarchy does not.
-        One temperature (Guo et al. 2017's calibration), chosen on the grid
-        ``scales`` by cross-entropy to the membership, restores the sharpness
-        without moving any decision boundary.
-        """
-        last = self._logit_layer()
-        logits = self.module.categorical_logits(z)
-        losses = [float(soft_cross_entropy(torch.log_softmax(s * logits, dim=-1), membership))
-                  for s in scales]
-        scale = float(scales[int(np.argmin(losses))])
-        last.weight.mul_(scale)
-        last.bias.mul_(scale)
-        return scale
+    def calibrate(self, z, membership):
+        """Scale the categorical logits to the membership's sharpness (:func:`calibrate_logits`)."""
+        return calibrate_logits(self.module.categorical_logits, self._logit_layer(), z, membership)
 
     @torch.no_grad()
     def init_priors(self, z, membership):
