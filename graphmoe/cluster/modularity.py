@@ -62,6 +62,8 @@ def partition_modularity(graph, labels, adjacency=None):
     labels = np.asarray(labels, dtype=np.int64)
     n = labels.shape[0]
     adj = symmetric_adjacency(graph) if adjacency is None else adjacency
+    if adj.shape != (n, n):  # the compiled pass below does not check its indices
+        raise ValueError(f"the graph has shape {adj.shape}; labels has {n} samples.")
     two_m = float(adj.nnz)
     if two_m == 0:
         return 0.0

@@ -133,3 +133,9 @@ def test_matched_agreement():
     b = a.copy()
     b[:3] = 2
     assert matched_agreement(a, b) == pytest.approx(27 / 30)
+
+
+def test_modularity_refuses_labels_of_another_length():
+    G, labels = _graph_and_labels(0)
+    with pytest.raises(ValueError, match="labels has 10 samples"):
+        partition_modularity(G, labels[:10])
