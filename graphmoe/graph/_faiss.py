@@ -196,9 +196,10 @@ class FaissIVFIndex:
         """Fewest lists (8, 16, 32, ...) whose search of a sample reaches the target recall."""
         if k not in self._probes:
             sample = self._Xf[self._sample]
-            kth = _sample_kth(sample, self._Xf, k)
-            norms = np.einsum("ij,ij->i", sample, sample)
-            # float32 rounding (of order eps * |x|^2) and ties: a hit is any
+            center = sample.mean(axis=0)  # distances do not move; the rounding shrinks
+            kth = _sample_kth(sample, self._Xf, k, center=center)
+            norms = np.einsum("ij,ij->i", sample - center, sample - center)
+            # float32 rounding (of order eps * |x - center|^2) and ties: a hit is any
             # neighbour no farther than the k-th
             slack = 1e-4 * kth + 1e-5 * float(np.mean(norms))
             nprobe = min(IVF_PROBES, self.n_lists)
@@ -262,17 +263,23 @@ def _fp16_scale(Xf):
                      2.0 ** (29 - np.floor(np.log2(peak)))))
 
 
-def _sample_kth(sample, X, k, chunk_rows=1 << 14):
+def _sample_kth(sample, X, k, chunk_rows=1 << 14, center=None):
     """Squared distance of each sample row to its k-th nearest row of X (itself included).
 
     Exact, by BLAS products over blocks of ``chunk_rows`` rows of X that keep a
     running k smallest per sample row, so memory stays ``m x chunk_rows``
-    (one 256 x n block would be 1 GB at a million rows).
+    (one 256 x n block would be 1 GB at a million rows). ``center`` (d,) is
+    subtracted from both first: products of rows far from the origin lose the
+    distances to cancellation (data with a large offset and small variations).
     """
+    if center is not None:
+        sample = sample - center
     norms = np.einsum("ij,ij->i", sample, sample)
     best = np.full((sample.shape[0], 0), np.inf, dtype=np.float32)
     for start in range(0, X.shape[0], chunk_rows):
         block = np.asarray(X[start:start + chunk_rows], dtype=sample.dtype)
+        if center is not None:
+            block = block - center
         sq = norms[:, None] - 2 * sample @ block.T + np.einsum("ij,ij->i", block, block)[None, :]
         both = np.concatenate([best, sq.astype(np.float32)], axis=1)
         best = np.partition(both, k - 1, axis=1)[:, :k] if both.shape[1] > k else both
