@@ -17,8 +17,8 @@ from ..graph._index import BACKENDS
 from ._lookup import RowLookup, row_projection
 from .hierarchy import ClusterHierarchy
 from .membership import route_membership, training_membership
-from .method_choice import candidate_methods, default_min_samples, segment_graph
-from .modularity import refine_modularity, symmetric_adjacency
+from .method_choice import candidate_methods, default_min_samples, segment_graph, union_adjacency
+from .modularity import refine_modularity
 
 __all__ = ["ConnectivityClustering", "LAYOUT_THRESHOLD", "LAYOUT_COMPONENTS"]
 
@@ -302,10 +302,14 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         space = self._fit_layout(X, k)
         bar.update()
         # MST ties broken by raw distance, then by the rows' contents: row-order free
+        # laid out, with n_clusters: the kNN graphs of X and of the layout together judge
+        # the over-cut merges and the local moves of ``refine``
+        union = (union_adjacency(self.graph_, space.graph_)
+                 if self.method == "auto" and self.n_clusters is not None
+                 and space is not self.knn_ else None)
         choice = segment_graph(space, self.method, self._min_cluster_size, self.min_samples,
                                self.n_clusters, self.allow_single_cluster, self.gini_threshold,
-                               node_keys=row_projection(X),
-                               other_graph=None if space is self.knn_ else self.graph_)
+                               node_keys=row_projection(X), union=union)
         self.method_, self.method_scores_ = choice.method, choice.scores
         self.gini_threshold_, self.split_order_ = choice.gini_threshold, choice.splits
         self.core_distances_, self.mst_ = choice.core_distances, choice.mst
@@ -314,9 +318,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         rep = self._lookup.representative
         seg = choice.segmentation
         labels = seg.labels
-        if (self.refine and self.method == "auto" and self.n_clusters is not None
-                and space is not self.knn_ and choice.method == "mst"):
-            union = symmetric_adjacency(self.knn_.graph_) + symmetric_adjacency(space.graph_)
+        if self.refine and union is not None and choice.method == "mst":
             labels = refine_modularity(union, labels)
         labels = labels[rep]  # identical rows share the first one's label
         self.labels_, self.hierarchy_ = self._finish(seg, labels, rep)

@@ -49,13 +49,14 @@ from .modularity import merge_clusters, partition_modularity, symmetric_adjacenc
 from .mst_segment import mst_segment
 from .segmentation import Segmentation
 
-__all__ = ["SegmentChoice", "candidate_methods", "default_min_samples", "segment_graph"]
+__all__ = ["SegmentChoice", "candidate_methods", "default_min_samples", "segment_graph",
+           "union_adjacency"]
 
 #: Tie-break order of ``method="auto"``: MST cuts first, they label every sample.
 METHODS = ("mst", "hdbscan")
 #: Gini thresholds that ``method="auto"`` tries besides the user's ``gini_threshold``.
 AUTO_GINI = (0.1, 0.5)
-#: With a second graph (``segment_graph(other_graph=...)``), each tree is also cut into
+#: With a union graph (``segment_graph(union=...)``), each tree is also cut into
 #: this many times ``n_clusters`` parts, which are then merged back by modularity.
 OVERCUT = 5
 #: ... and such a merged cut replaces the kept one only if it agrees with it on this
@@ -127,9 +128,14 @@ def _overcut_and_merge(mst, min_cluster_size, n_clusters, gini, adjacency):
     return Segmentation(labels, selected, fine.tree)
 
 
+def union_adjacency(*graphs):
+    """Symmetric unweighted adjacency (COO) of the union of the edges of ``graphs``."""
+    return (sum(symmetric_adjacency(g) for g in graphs) > 0).tocoo()
+
+
 def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=None,
                   allow_single_cluster=False, gini_threshold=0.2, node_keys=None,
-                  other_graph=None):
+                  union=None):
     """Segment the fitted ``KNNGraph`` ``knn`` with ``method`` ("auto", "hdbscan" or "mst").
 
     Parameters
@@ -144,13 +150,13 @@ def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=No
     node_keys : ndarray of shape (n,), optional
         Per-sample keys that break exact ties of the MST edges (see
         ``graphmoe.graph.minimum_spanning_edges``).
-    other_graph : scipy.sparse matrix of shape (n, n), optional
-        Another graph of the same samples (the estimator passes the kNN graph
-        of ``X`` when ``knn`` is its layout's). With ``method="auto"`` and
+    union : scipy.sparse.coo_matrix of shape (n, n), optional
+        Symmetric adjacency of the union of ``knn``'s graph and another graph
+        of the same samples (the estimator passes :func:`union_adjacency` of
+        the kNN graphs of ``X`` and of its layout). With ``method="auto"`` and
         ``n_clusters``, a kept MST cut may then be replaced by a close variant,
         cut into ``OVERCUT * n_clusters`` parts and merged back by modularity
-        on the union of both graphs' edges (``_remerged``; ``splits ==
-        "overcut"``).
+        on it (``_remerged``; ``splits == "overcut"``).
 
     Returns
     -------
@@ -161,9 +167,6 @@ def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=No
     n = knn.indices_.shape[0]
     reach = {}
     adjacency = symmetric_adjacency(knn.graph_) if method == "auto" else None
-    union = None
-    if method == "auto" and n_clusters is not None and other_graph is not None:
-        union = ((adjacency + symmetric_adjacency(other_graph)) > 0).tocoo()
     found = []  # candidates in tie-break order: MST cuts (user's Gini first), then HDBSCAN
     for name in candidate_methods(method):
         ms = min_samples
@@ -198,7 +201,8 @@ def segment_graph(knn, method, min_cluster_size, min_samples=None, n_clusters=No
     best = found[int(np.argmax(quality))]  # argmax keeps the first on ties
     scores = {name: max(q for q, c in zip(quality, found) if c.method == name)
               for name in METHODS}
-    if union is not None and best.method == "mst":
+    if (union is not None and method == "auto" and n_clusters is not None
+            and best.method == "mst"):
         best = _remerged(best, union, min_cluster_size, n_clusters, ginis)
     best.scores = scores
     return best
