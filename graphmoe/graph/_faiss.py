@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from ._index import _drop_self, float32_scale, pair_distances
+from ._index import _drop_self, float32_scale, pair_distances, sort_rows
 
 __all__ = ["FaissFlatIndex", "FaissIVFIndex", "IVF_PROBES", "ivf_lists"]
 
@@ -228,7 +228,7 @@ class FaissIVFIndex:
         # a few extra candidates, re-measured exactly: float16 may swap near-ties at the k-th
         wide = min(self.n_samples, k + max(2, k // 4))
         ind = self.search_indices(self._prepare(Y) if Yf is None else Yf, wide)
-        ind, dist = _sort_rows(ind, pair_distances(Y, self._X, ind, self.metric))
+        ind, dist = sort_rows(ind, pair_distances(Y, self._X, ind, self.metric))
         return ind[:, :k], dist[:, :k]
 
     def neighbors(self, k):
@@ -284,11 +284,3 @@ def _sample_kth(sample, X, k, chunk_rows=1 << 14, center=None):
         both = np.concatenate([best, sq.astype(np.float32)], axis=1)
         best = np.partition(both, k - 1, axis=1)[:, :k] if both.shape[1] > k else both
     return np.max(best, axis=1, keepdims=True)
-
-
-def _sort_rows(ind, dist):
-    """Order each row by (distance, index): stable sort on index, then on distance."""
-    by_index = np.argsort(ind, axis=1, kind="stable")
-    ind, dist = np.take_along_axis(ind, by_index, axis=1), np.take_along_axis(dist, by_index, axis=1)
-    by_dist = np.argsort(dist, axis=1, kind="stable")
-    return np.take_along_axis(ind, by_dist, axis=1), np.take_along_axis(dist, by_dist, axis=1)

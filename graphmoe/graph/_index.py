@@ -14,7 +14,7 @@ from numba import njit
 from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["BACKENDS", "ExactIndex", "float32_scale", "make_index", "AUTO_EXACT_MAX_WORK", "choose_backend",
-           "pair_distances", "index_seed"]
+           "pair_distances", "index_seed", "sort_rows"]
 
 #: Values of ``KNNGraph(backend=...)``.
 BACKENDS = ("auto", "exact", "faiss", "pca", "pynndescent")
@@ -186,6 +186,14 @@ def _drop_self(indices, distances, k, rows=None):
     return indices[keep].reshape(n, k), distances[keep].reshape(n, k)
 
 
+def sort_rows(ind, dist):
+    """Order each row by (distance, index): stable sort on index, then on distance."""
+    by_index = np.argsort(ind, axis=1, kind="stable")
+    ind, dist = np.take_along_axis(ind, by_index, axis=1), np.take_along_axis(dist, by_index, axis=1)
+    by_dist = np.argsort(dist, axis=1, kind="stable")
+    return np.take_along_axis(ind, by_dist, axis=1), np.take_along_axis(dist, by_dist, axis=1)
+
+
 class ExactIndex:
     """Exact search with scikit-learn (KD-tree / ball tree / brute force).
 
@@ -219,16 +227,16 @@ class ExactIndex:
         return self._search(np.asarray(Y, dtype=np.float64), k, self.n_samples)
 
     def _search(self, Y, k, most):
-        from ._faiss import _sort_rows
-
-        rows = np.arange(self.n_samples if Y is None else Y.shape[0])
+        rows = np.arange((self._X if Y is None else Y).shape[0])
         ind_out = np.empty((rows.size, k), dtype=np.int64)
         dist_out = np.empty((rows.size, k))
         m = min(k + self.SPARE, most)
         most = min(most, k + self.MAX_SPARE)
         while rows.size:
-            Yr = self._X[rows] if Y is None else Y[rows]
-            if Y is None and rows.size == self.n_samples:  # every training point, self excluded
+            source = self._X if Y is None else Y
+            every = rows.size == source.shape[0]
+            Yr = source if every else source[rows]  # no copy of all rows
+            if Y is None and every:  # every training point, self excluded
                 ind = self._nn.kneighbors(None, n_neighbors=m, return_distance=False)
             elif Y is None:  # some training points, queried as new points: drop themselves
                 ind = self._nn.kneighbors(Yr, n_neighbors=m + 1, return_distance=False)
@@ -236,7 +244,7 @@ class ExactIndex:
             else:
                 ind = self._nn.kneighbors(Yr, n_neighbors=m, return_distance=False)
             ind = ind.astype(np.int64)
-            ind, dist = _sort_rows(ind, pair_distances(Yr, self._X, ind, self.metric))
+            ind, dist = sort_rows(ind, pair_distances(Yr, self._X, ind, self.metric))
             # a tie between the k-th and the last candidate may go on beyond the candidates
             open_tie = (dist[:, k - 1] == dist[:, -1]) if m < most else np.zeros(rows.size, bool)
             done = ~open_tie

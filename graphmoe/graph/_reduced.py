@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ._index import AUTO_EXACT_MAX_WORK, float32_scale
+from ._index import AUTO_EXACT_MAX_WORK, float32_scale, pair_distances, sort_rows
 
 __all__ = ["PCAIndex", "PCA_COMPONENTS", "PCA_MIN_FEATURES", "fit_projection"]
 
@@ -166,10 +166,7 @@ class PCAIndex:
         return self._inner.search_indices(Z, m)
 
     def _rank(self, Y, cand, k):
-        from ._faiss import _sort_rows
-        from ._index import pair_distances
-
-        ind, dist = _sort_rows(cand, pair_distances(Y, self._X, cand, self.metric))
+        ind, dist = sort_rows(cand, pair_distances(Y, self._X, cand, self.metric))
         return ind[:, :k], dist[:, :k]
 
     def query(self, Y, k):
