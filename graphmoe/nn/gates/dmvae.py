@@ -240,8 +240,7 @@ class DMVAEGate(Gate):
             return self
         target = torch.as_tensor(np.asarray(membership), dtype=torch.float32)
         self.module.requires_grad_(True)  # a frozen gate distils again after a re-clustering
-        # per-coordinate scale: the noise vector's length is ``jitter`` spacings in any dimension
-        sigma = self.jitter * neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
+        sigma = self._jitter_scale(z, rng)
         x, x_target, n = z, target, len(z)
         if teacher is not None and sigma > 0 and self.teacher_rows > 0:
             x, x_target = jittered_teacher_rows(z, target, teacher, sigma, self.teacher_rows, rng)
@@ -289,7 +288,7 @@ class DMVAEGate(Gate):
             return None
         rng = check_random_state(random_state)
         z = torch.as_tensor(np.asarray(Z), dtype=torch.float32)
-        sigma = self.jitter * neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
+        sigma = self._jitter_scale(z, rng)
         target = torch.as_tensor(np.asarray(teacher(z.numpy()), dtype=np.float32))
         x, x_target = jittered_teacher_rows(z, target, teacher, sigma, self.teacher_rows, rng)
         head = self.module.categorical
@@ -310,6 +309,10 @@ class DMVAEGate(Gate):
             for p, flag in zip(head.parameters(), trains):
                 p.requires_grad_(flag)
         return self.refine_
+
+    def _jitter_scale(self, z, rng):
+        """Per-coordinate noise scale: a noise vector ``jitter`` spacings long in any dimension."""
+        return self.jitter * neighbor_spacing(z, rng) / np.sqrt(z.shape[1])
 
     @property
     def frozen(self):
