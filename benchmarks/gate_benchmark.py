@@ -11,10 +11,17 @@ digits/fashion) with default parameters; k-means and softmax get ``n_experts=5``
 Variants of the DMVAE gate: ``dmvae-soft`` (``gate_params={"hard": False}``, the
 blended routing of 0.2.0), ``dmvae-frozen`` (``{"joint": False}``),
 ``dmvae-norefine`` (no refinement to the pair contrasts) and ``dmvae-noteacher``
-(neither that nor the jittered copies labelled by the hierarchy).
+(neither that nor the jittered copies labelled by the hierarchy),
+``dmvae-member`` / ``dmvae-cluster`` (training rows routed by the hierarchy's
+soft membership / one-hot to their cluster: ``train_routing``) and
+``dmvae-member-soft`` (soft membership in training, the gate's top 2 at predict).
 ``fit s`` is CPU seconds of this process.
 ``agree`` is the share of the test points that the DMVAE gate sends first to
-the expert the hierarchy's routing (kNN query into the clustering) sends them to.
+the expert the hierarchy's routing (kNN query into the clustering) sends them to;
+``by hierarchy`` the score of the same fitted experts routed by that kNN query
+instead of the gate (the graph gate's routing; pair contrasts aside). With more
+than one seed, each gate's score is paired with the graph gate's of the same seed:
+mean difference ± sd and wins / ties / losses (a tie: equal scores).
 """
 import argparse
 import os
@@ -27,7 +34,10 @@ import torch
 import graphmoe
 from graphmoe import GraphMoEClassifier, GraphMoERegressor
 from graphmoe.bench.moe import _classification_data, _regression_data
-from graphmoe.cluster.proba import cluster_proba
+from graphmoe.cluster.proba import cluster_proba, normalize_rows
+from graphmoe.moe._inputs import as_tensor
+from graphmoe.moe.training import predict_batches
+from graphmoe.nn.gates.base import Gate
 
 
 def agreement(model, X):
@@ -39,10 +49,43 @@ def agreement(model, X):
     return float(np.mean(model.gate_proba(X).argmax(1) == P.argmax(1)))
 
 
+def by_hierarchy(model, X):
+    """The model's output on ``X`` with its gate replaced by the hierarchy's kNN routing."""
+    if model.clustering_ is None or not model.gate_.trainable:
+        return None
+    data = model._data(model._check_X(X))
+    G = data.gate_input.cpu().numpy()
+    P = normalize_rows(cluster_proba(model.clustering_, G)[:, model.cluster_of_expert_])
+    data = data._replace(prior=as_tensor(P, device=model.device))
+    gate, model.module_.gate = model.module_.gate, Gate(P.shape[1])
+    try:
+        return predict_batches(model.module_, data, context=model._context())[0]
+    finally:
+        model.module_.gate = gate
+
+
+def paired_summary(scores, seeds, gates, better="higher"):
+    """Print each gate's score minus the graph gate's, paired by seed."""
+    if "graph" not in gates or len(seeds) < 2:
+        return
+    print(f"\n| gate - graph | mean ± sd | wins / ties / losses |\n|---|---|---|")
+    for name in gates:
+        if name == "graph":
+            continue
+        d = np.array([scores[s, name] - scores[s, "graph"] for s in seeds])
+        if better == "lower":
+            d = -d
+        print(f"| {name} | {d.mean():+.4f} ± {d.std(ddof=1):.4f} | "
+              f"{np.sum(d > 0)} / {np.sum(d == 0)} / {np.sum(d < 0)} |", flush=True)
+
+
 #: benchmark name -> (gate, gate_params)
 VARIANTS = {"dmvae-soft": ("dmvae", {"hard": False}),
             "dmvae-frozen": ("dmvae", {"joint": False}),
             "dmvae-norefine": ("dmvae", {"refine_contrasts": False}),
+            "dmvae-member": ("dmvae", {"train_routing": "membership"}),
+            "dmvae-cluster": ("dmvae", {"train_routing": "cluster"}),
+            "dmvae-member-soft": ("dmvae", {"train_routing": "membership", "hard": False}),
 
             "dmvae-noteacher": ("dmvae", {"teacher_rows": 0, "refine_contrasts": False})}
 
@@ -72,8 +115,9 @@ def spirals(args):
 
 def classification(args):
     settings = {"n_train": args.n, "n_test": args.n_test}
-    print("| task | seed | n_train | gate | accuracy | agree | fit CPU s |\n"
-          "|---|---|---|---|---|---|---|")
+    print("| task | seed | n_train | gate | accuracy | by hierarchy | agree | fit CPU s |\n"
+          "|---|---|---|---|---|---|---|---|")
+    scores = {}
     for seed in args.seeds:
         X, y, Xt, yt = _classification_data(args.command, settings, seed)
         for name in args.gates:
@@ -81,9 +125,12 @@ def classification(args):
             start = time.process_time()
             m = GraphMoEClassifier(gate=gate, random_state=seed, **extra).fit(X, y)
             fit = time.process_time() - start
-            acc = np.mean(m.predict(Xt) == yt)
-            print(f"| {args.command} | {seed} | {len(X)} | {name} | {acc:.4f} | "
+            acc = scores[seed, name] = float(np.mean(m.predict(Xt) == yt))
+            routed = by_hierarchy(m, Xt)
+            hier = "-" if routed is None else f"{np.mean(m.classes_[routed.argmax(1)] == yt):.4f}"
+            print(f"| {args.command} | {seed} | {len(X)} | {name} | {acc:.4f} | {hier} | "
                   f"{agreement(m, Xt):.4f} | {fit:.0f} |", flush=True)
+    paired_summary(scores, args.seeds, args.gates)
 
 
 def _median_seconds(fn, repeats):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..._validation import check_random_state
 from ..dmvae import DMVAEModule
@@ -12,12 +11,13 @@ from ..gaussian import kl_to_components, reparameterize
 from ..likelihood import negative_log_likelihood
 from ._dmvae_routing import (calibrate_logits, hard_routing, jittered_teacher_rows,
                              neighbor_spacing, pretrain_elbo, prune_weights)
-from .base import Gate, GateOutput, split_logit_row
+from ._dmvae_components import ComponentsMixin
+from .base import Gate, GateOutput
 
 __all__ = ["DMVAEGate", "prune_weights", "hard_routing"]
 
 
-class DMVAEGate(Gate):
+class DMVAEGate(ComponentsMixin, Gate):
     """Route by ``q(c | z)`` of a DMVAE distilled from the connectivity clustering.
 
     The categorical encoder ``q(c | z)`` is a network of the gate input
@@ -88,6 +88,14 @@ class DMVAEGate(Gate):
         in training too (graph gate 3.6e-8). The routing head then learns
         from the membership anchor alone (a one-hot choice passes no
         gradient). Ignored with ``init="none"`` (DVMoE).
+    train_routing : {"cluster", "membership", "gate"} or None, default=None
+        Routing of the training rows while the experts train: "cluster"
+        one-hot to their cluster's expert, "membership" the hierarchy's soft
+        membership (the estimator keeps its ``top_k``), "gate" the gate's own
+        pruned probabilities (``hard=False`` of 0.2.0). None: "gate" unless
+        ``hard``; with ``hard``, the estimator sets it to route as its graph
+        gate would (``"cluster"`` with pair experts, ``"membership"``
+        without), and "cluster" when the gate is used alone.
     teacher_rows : int, default=20000
         With a ``teacher`` given to :meth:`fit` (the estimator gives the
         hierarchy's routing of new points), the per-batch jitter is replaced
@@ -141,18 +149,23 @@ class DMVAEGate(Gate):
     random_state = None
     teacher_rows = 0
     refine_contrasts = False
+    train_routing = None
 
     def __init__(self, in_features, n_experts, latent_dim=8, hidden_dims=(128, 128),
                  likelihood="gaussian", temperature=1.0, distill_epochs=300, learning_rate=3e-3,
                  anchor_weight=1.0, min_weight=0.02, validation_fraction=0.1, patience=20,
                  jitter=3.0, init="hierarchy", joint=True, patience_steps=400, hard=True,
-                 teacher_rows=20000, refine_contrasts=True, random_state=None):
+                 teacher_rows=20000, refine_contrasts=True, random_state=None,
+                 train_routing=None):
         super().__init__(n_experts)
         if init not in ("hierarchy", "none"):
             raise ValueError(f"init must be 'hierarchy' or 'none', got {init!r}.")
         if not 0.0 <= float(min_weight) < 1.0:
             raise ValueError(f"min_weight must lie in [0, 1), got {min_weight!r}.")
         # above 1/n_experts it could prune every weight of a uniform row: cap it there
+        if train_routing not in (None, "cluster", "membership", "gate"):
+            raise ValueError("train_routing must be None, 'cluster', 'membership' or 'gate', "
+                             f"got {train_routing!r}.")
         min_weight = min(float(min_weight), 1.0 / max(1, self.n_experts))
         self.in_features, self.latent_dim = int(in_features), int(latent_dim)
         self.hidden_dims, self.likelihood = tuple(int(h) for h in hidden_dims), likelihood
@@ -163,6 +176,7 @@ class DMVAEGate(Gate):
         self.joint, self.patience_steps = bool(joint), int(patience_steps)
         self.hard, self.random_state = bool(hard), random_state
         self.teacher_rows, self.refine_contrasts = int(teacher_rows), bool(refine_contrasts)
+        self.train_routing = train_routing
         self.distill_ = None
         if random_state is None:
             self.module = self._build_module()
@@ -197,10 +211,13 @@ class DMVAEGate(Gate):
             return GateOutput(prior, z.new_zeros(()))  # the training routing, set once in fit
         logits = self.module.categorical_logits(z)
         probs = torch.softmax(logits, dim=-1)
-        if not self.hard:
-            routed = prune_weights(probs, self.min_weight)
-        elif self.training and prior is not None:  # training rows go where their cluster is
+        by = self.training_routing if self.training and prior is not None else None
+        if by == "cluster":  # training rows go where their cluster is
             routed = hard_routing(prior)
+        elif by == "membership":
+            routed = prior
+        elif not self.hard:
+            routed = prune_weights(probs, self.min_weight)
         else:
             routed = hard_routing(probs)
         if not self.training:  # routing needs the categorical encoder only
@@ -269,7 +286,9 @@ class DMVAEGate(Gate):
         self.train_prior_ = np.asarray(membership, dtype=np.float32)
         if not self.joint:
             self.module.requires_grad_(False)
-            self.train_prior_ = (hard_routing(target).numpy() if self.hard
+            by = self.training_routing
+            self.train_prior_ = (hard_routing(target).numpy() if by == "cluster"
+                                 else self.train_prior_ if by == "membership"
                                  else self.route(z, batch_size=4096))
         return self
 
@@ -320,13 +339,18 @@ class DMVAEGate(Gate):
         return not self.joint and self.init != "none"
 
     @property
+    def training_routing(self):
+        """``train_routing`` resolved: "cluster", "membership" or "gate"."""
+        return self.train_routing or ("cluster" if self.hard else "gate")
+
+    @property
     def routes_training_by_prior(self):
         """Training rows go where the clustering puts them (frozen or hard routing).
 
         Their experts' loads are then the clusters' sizes, which re-seeding an
         expert cannot change: a collapse is only logged, as for a fixed router.
         """
-        return self.init != "none" and (self.frozen or self.hard)
+        return self.init != "none" and (self.frozen or self.training_routing != "gate")
 
     @torch.no_grad()
     def route(self, z, batch_size=4096):
@@ -353,47 +377,6 @@ class DMVAEGate(Gate):
         used = membership.sum(dim=0) > 1e-6  # an empty cluster keeps its prior
         self.module.prior_means.data[used] = mean[used]
         self.module.prior_logvars.data[used] = var[used].clamp_min(1e-4).log()
-
-    def _logit_layer(self):
-        return [m for m in self.module.categorical.modules() if isinstance(m, nn.Linear)][-1]
-
-    def _component_parameters(self):
-        """Names of the parameters indexed by mixture component (first axis)."""
-        last = [name for name, m in self.module.categorical.named_modules()
-                if isinstance(m, nn.Linear)][-1]
-        return {"prior_means", "prior_logvars", f"categorical.{last}.weight",
-                f"categorical.{last}.bias"}
-
-    @torch.no_grad()
-    def resize(self, kept, n_experts):
-        """Rebuild for ``n_experts`` components; old component ``kept[j]`` becomes ``j``.
-
-        Parameters that do not depend on the number of components (the
-        encoders and the decoder) are carried over unchanged, so a
-        re-clustering does not throw away what the gate has learned.
-        """
-        old, k_indexed = self.module.state_dict(), self._component_parameters()
-        kept = torch.as_tensor(np.asarray(kept, dtype=np.int64))
-        self.n_experts = int(n_experts)
-        self.module = self._build_module()
-        # a frozen gate stays frozen: the optimizer (and a resumed checkpoint's) holds
-        # only the parameters that train
-        self.module.requires_grad_(not self.frozen)
-        for name, value in self.module.state_dict().items():
-            if name in k_indexed:  # rows are components: survivors first, spawned ones fresh
-                value[:len(kept)] = old[name][kept]
-            elif old[name].shape == value.shape:
-                value.copy_(old[name])
-        return self
-
-    @torch.no_grad()
-    def reseed_expert(self, dead, donor):
-        if self.frozen:  # a frozen gate keeps routing as distilled (train_prior_ stays valid)
-            return
-        split_logit_row(self._logit_layer(), dead, donor)
-        means = self.module.prior_means
-        means[dead] = means[donor] + 0.1 * torch.randn_like(means[donor])
-        self.module.prior_logvars[dead] = self.module.prior_logvars[donor]
 
     def __repr__(self):
         return (f"{type(self).__name__}({self.in_features}, n_experts={self.n_experts}, "
