@@ -8,13 +8,16 @@ agreement of the DMVAE gate with the hierarchy, and predict latency / saved size
 
 Every row is ``GraphMoERegressor(gate=..., random_state=seed)`` (classifier for
 digits/fashion) with default parameters; k-means and softmax get ``n_experts=5``.
-Variants of the DMVAE gate: ``dmvae-soft`` (``gate_params={"hard": False}``, the
-blended routing of 0.2.0), ``dmvae-frozen`` (``{"joint": False}``),
+Variants of the DMVAE gate: ``dmvae-soft`` (``gate_params={"hard": False,
+"train_routing": "gate"}``, the blended routing of 0.2.0), ``dmvae-hard`` (one
+expert per point, training rows to their cluster's: the classifier's default
+before the soft membership routing), ``dmvae-frozen`` (``{"joint": False}``),
 ``dmvae-norefine`` (no refinement to the pair contrasts) and ``dmvae-noteacher``
 (neither that nor the jittered copies labelled by the hierarchy),
 ``dmvae-member`` / ``dmvae-cluster`` (training rows routed by the hierarchy's
 soft membership / one-hot to their cluster: ``train_routing``) and
-``dmvae-member-soft`` (soft membership in training, the gate's top 2 at predict).
+``dmvae-member-soft`` / ``dmvae-cluster-soft`` (either, and the gate's top 2 at
+predict; ``dmvae-member-soft`` is the classifier's default).
 ``fit s`` is CPU seconds of this process.
 ``agree`` is the share of the test points that the DMVAE gate sends first to
 the expert the hierarchy's routing (kNN query into the clustering) sends them to;
@@ -80,12 +83,14 @@ def paired_summary(scores, seeds, gates, better="higher"):
 
 
 #: benchmark name -> (gate, gate_params)
-VARIANTS = {"dmvae-soft": ("dmvae", {"hard": False}),
+VARIANTS = {"dmvae-soft": ("dmvae", {"hard": False, "train_routing": "gate"}),
+            "dmvae-hard": ("dmvae", {"hard": True}),
             "dmvae-frozen": ("dmvae", {"joint": False}),
             "dmvae-norefine": ("dmvae", {"refine_contrasts": False}),
-            "dmvae-member": ("dmvae", {"train_routing": "membership"}),
-            "dmvae-cluster": ("dmvae", {"train_routing": "cluster"}),
+            "dmvae-member": ("dmvae", {"train_routing": "membership", "hard": True}),
+            "dmvae-cluster": ("dmvae", {"train_routing": "cluster", "hard": True}),
             "dmvae-member-soft": ("dmvae", {"train_routing": "membership", "hard": False}),
+            "dmvae-cluster-soft": ("dmvae", {"train_routing": "cluster", "hard": False}),
 
             "dmvae-noteacher": ("dmvae", {"teacher_rows": 0, "refine_contrasts": False})}
 

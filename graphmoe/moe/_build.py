@@ -54,7 +54,8 @@ class BuildMixin:
             n_experts = max(1, int(self.clustering_.n_clusters_))
         self.gate_ = _setup.make_gate(self.gate, in_features=G.shape[1], n_experts=n_experts,
                                       clustering=self.clustering_, gate_params=self.gate_params,
-                                      hierarchical=self.hierarchical)
+                                      hierarchical=self.hierarchical,
+                                      pair_experts=self.pair_experts)
         membership = None if self.clustering_ is None else cluster_proba(self.clustering_)
         distill_epochs = getattr(self.gate_, "distill_epochs", None)
         if self._resume is not None and distill_epochs is not None:

@@ -53,8 +53,16 @@ def make_clustering(clustering, n_experts, n_samples, random_state):
                                   random_state=random_state, **sizes)
 
 
-def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarchical=False):
+def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarchical=False,
+              pair_experts=True):
     """Instantiate the gate named ``gate`` (not yet fitted) from the gate registry.
+
+    A gate with ``train_routing`` (the DMVAE gate) routes as the graph gate
+    would unless ``gate_params`` set either: without ``pair_experts`` (the
+    classifier's default) training rows by the hierarchy's soft membership
+    and new points by the gate's ``top_k`` (``hard=False``), so that the
+    experts train exactly as under the graph gate; with them, one expert per
+    point (the gate's own defaults).
 
     A gate that takes ``random_state`` (the DMVAE gate) gets torch's current
     seed, which the estimator has just set from its own ``random_state``: its
@@ -63,8 +71,12 @@ def make_gate(gate, *, in_features, n_experts, clustering, gate_params, hierarch
     so that the two gates' fits differ only in routing.
     """
     params = dict(gate_params or {})
+    signature = inspect.signature(G.gate_entry(gate).cls).parameters
+    if (not hierarchical and not pair_experts and "train_routing" in signature
+            and "train_routing" not in params and "hard" not in params):
+        params.update(train_routing="membership", hard=False)
     if (not hierarchical and "random_state" not in params
-            and "random_state" in inspect.signature(G.gate_entry(gate).cls).parameters):
+            and "random_state" in signature):
         params["random_state"] = torch.initial_seed() % 2**32
     return G.make_gate(gate, in_features=in_features, n_experts=n_experts,
                        clustering=clustering, hierarchical=hierarchical, **params)

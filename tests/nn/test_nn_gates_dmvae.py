@@ -176,6 +176,44 @@ def test_hard_routing_is_one_hot_and_trains_by_the_membership(pinwheel):
     assert torch.equal(out.probs.max(1).values, torch.ones(len(z)))
 
 
+def test_training_routing_follows_train_routing(pinwheel):
+    X = pinwheel[0]
+    Z = (X - X.mean(0)) / X.std(0)
+    membership = torch.as_tensor(cluster_proba(ConnectivityClustering(
+        method="mst", n_clusters=5, random_state=0).fit(Z)), dtype=torch.float32)
+    membership[0] = torch.tensor([0.6, 0.4, 0.0, 0.0, 0.0])  # a split row
+    z = torch.as_tensor(Z, dtype=torch.float32)
+    soft = DMVAEGate(2, 5, distill_epochs=2, train_routing="membership").fit(
+        Z, membership=membership.numpy(), random_state=0)
+    soft.train()
+    assert torch.equal(soft(z, prior=membership).probs, membership)  # the membership as is
+    hard = DMVAEGate(2, 5, distill_epochs=2, train_routing="cluster", hard=False)
+    hard.train()
+    assert torch.equal(hard(z, prior=membership).probs[0], torch.eye(5)[0])
+    assert DMVAEGate(2, 5).training_routing == "cluster"
+    assert DMVAEGate(2, 5, hard=False).training_routing == "gate"
+    with pytest.raises(ValueError, match="train_routing"):
+        DMVAEGate(2, 5, train_routing="soft")
+
+
+def test_estimators_route_training_rows_as_their_graph_gate():
+    from graphmoe import GraphMoEClassifier
+    from graphmoe.datasets import load_digits
+
+    X, y = load_digits()
+    X, y = X[:300], y[:300]
+    clf = GraphMoEClassifier(gate="dmvae", epochs=1, random_state=0,
+                             gate_params={"distill_epochs": 2}).fit(X, y)
+    # no pair experts: the soft membership in training, the gate's top 2 at predict
+    assert clf.gate_.training_routing == "membership" and not clf.gate_.hard
+    explicit = GraphMoEClassifier(gate="dmvae", epochs=1, random_state=0,
+                                  gate_params={"hard": True, "distill_epochs": 2}).fit(X, y)
+    assert explicit.gate_.training_routing == "cluster"
+    reg = GraphMoERegressor(gate="dmvae", epochs=1, random_state=0,
+                            gate_params={"distill_epochs": 2}).fit(X, X[:, 10])
+    assert reg.gate_.training_routing == "cluster" and reg.gate_.hard  # pair experts
+
+
 def test_random_state_makes_a_standalone_gate_reproducible(pinwheel):
     X = pinwheel[0]
     Z = (X - X.mean(0)) / X.std(0)
