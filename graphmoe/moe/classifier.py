@@ -23,7 +23,10 @@ class GraphMoEClassifier(ClassifierMixin, BaseGraphMoE):
 
     Parameters are those of :class:`GraphMoERegressor` (with other defaults for
     ``halo=1`` and ``pair_experts=False``: neighbours' labels help a class
-    expert, and blending class probabilities near a border is sound; and
+    expert, and blending class probabilities near a border is sound (so
+    ``gate="dmvae"`` also blends: training rows by the hierarchy's soft
+    membership, new points by the gate's ``top_k``, unless ``gate_params``
+    set ``hard`` or ``train_routing``); and
     ``shared_expert="auto"`` with ``hidden_dims=(26, 26)``: one (128, 128)
     expert shared by all, around narrower routed experts, keeps 10 experts
     near the parameters of 10 (32, 32) experts; on Fashion-MNIST it matched the
