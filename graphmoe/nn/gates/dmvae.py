@@ -92,7 +92,8 @@ class DMVAEGate(ComponentsMixin, Gate):
         Routing of the training rows while the experts train: "cluster"
         one-hot to their cluster's expert, "membership" the hierarchy's soft
         membership (the estimator keeps its ``top_k``), "gate" the gate's own
-        pruned probabilities (``hard=False`` of 0.2.0). None: "gate" unless
+        routing (its pruned probabilities, as ``hard=False`` of 0.2.0; with
+        ``hard`` its one-hot choice). None: "gate" unless
         ``hard``; with ``hard``, the estimator sets it to route as its graph
         gate would (``"cluster"`` with pair experts, ``"membership"``
         without), and "cluster" when the gate is used alone.
