@@ -287,7 +287,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
                            metric=self.metric, random_state=seed,
                            n_jobs=self.n_jobs, verbose=self.verbose)
 
-    def _lay_out(self, X, k, seed=None):
+    def _fit_layout(self, X, k, seed=None):
         """(layout, embedding, kNN graph of the embedding), or Nones when not laid out."""
         layout = self._make_layout(*X.shape, seed=seed)
         if layout is None:
@@ -320,7 +320,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         """``n_layouts`` > 1: the first layout's cut voted with more layouts' cuts."""
         graphs, labelings = [self.graph_, self.layout_knn_.graph_], [labels]
         for seed in member_seeds(self.random_state, self.n_layouts - 1):
-            space = self._lay_out(X, k, seed)[2]
+            space = self._fit_layout(X, k, seed)[2]
             choice, more = self._segment(space, keys)
             if choice.method == "mst":  # HDBSCAN's noise has no place in the meet
                 graphs.append(space.graph_)
@@ -339,7 +339,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
                              random_state=self.random_state, n_jobs=self.n_jobs).fit(X)
         self.graph_ = self.knn_.graph_
         bar.update()
-        self.layout_, self.embedding_, self.layout_knn_ = self._lay_out(X, k)
+        self.layout_, self.embedding_, self.layout_knn_ = self._fit_layout(X, k)
         space = self.knn_ if self.layout_ is None else self.layout_knn_
         bar.update()
         keys = row_projection(X)
