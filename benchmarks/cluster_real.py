@@ -6,7 +6,7 @@ same process, shows the warm cost. Peak memory is the process's peak
 resident set (ru_maxrss), data loading included, the same for every method.
 
     .venv/bin/python benchmarks/cluster_real.py [--datasets digits fashion10k fashion70k blobs]
-        [--methods default hdbscan mst evoc umap-hdbscan ae-default ae-layout]
+        [--methods default hdbscan mst evoc umap-hdbscan ae-default ae-layout layouts2 layouts3]
         [--n-clusters 10|0] [--seeds N] [--first-only] [--ae-epochs E] [--ae-fit-samples N]
         [--out FILE]
     .venv/bin/python benchmarks/cluster_real.py --choice moons pinwheel spirals digits fashion10k
@@ -29,7 +29,8 @@ import warnings
 import numpy as np
 
 DATASETS = ["digits", "fashion10k", "fashion70k", "blobs"]
-METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default", "ae-layout"]
+METHODS = ["default", "hdbscan", "mst", "evoc", "umap-hdbscan", "ae-default", "ae-layout",
+           "layouts2", "layouts3"]
 
 
 def load(name):
@@ -53,9 +54,12 @@ def make_fit(method, k, seed=0, ae_epochs=20, ae_fit_samples=0):
     """A function X -> labels for ``method`` (fresh estimator per call)."""
     from graphmoe import ConnectivityClustering
 
-    if method in ("default", "hdbscan", "mst"):
-        kind = "auto" if method == "default" else method
-        return lambda X: ConnectivityClustering(kind, n_clusters=k, random_state=seed).fit(X).labels_
+    if method in ("default", "hdbscan", "mst", "layouts2", "layouts3"):
+        # layoutsN: the default with the consensus of N layouts (n_layouts=N)
+        kind = method if method in ("hdbscan", "mst") else "auto"
+        n_layouts = int(method[-1]) if method.startswith("layouts") else 1
+        return lambda X: ConnectivityClustering(kind, n_clusters=k, n_layouts=n_layouts,
+                                                random_state=seed).fit(X).labels_
     if method in ("ae-default", "ae-layout"):
         from graphmoe.embed import AutoEncoder, GraphLayout
 

@@ -1,5 +1,9 @@
 """Starting positions for :class:`GraphLayout`: spectral, label propagation, random, or given.
 
+Every start spans ``[-10, 10]`` in its widest coordinate, a given array too
+(``GraphLayout`` centres and scales it with :func:`scale_layout`), so the SGD's
+step sizes and its attraction curve meet the same scale whatever the start.
+
 The spectral start places points by the leading non-trivial eigenvectors of
 the normalised adjacency ``D^-1/2 W D^-1/2`` (the same vectors as the smallest
 of the normalised Laplacian, but the largest eigenvalues converge much faster
@@ -19,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from ._layout_labelprop import label_propagation_layout
 
-__all__ = ["spectral_layout", "random_layout", "scale_layout", "initial_layout"]
+__all__ = ["spectral_layout", "random_layout", "scale_layout", "initial_layout", "given_layout"]
 
 #: below this many nodes a dense eigendecomposition is cheaper and never fails.
 _DENSE_MAX = 500
@@ -122,10 +126,15 @@ def initial_layout(init, graph, n_components, rng, refine=None):
                                               base=spectral_layout)
             return scale_layout(layout, rng)
         return random_layout(n, n_components, rng)
+    return given_layout(init, n, n_components).astype(np.float32)
+
+
+def given_layout(init, n_samples, n_components):
+    """A start given as an array, checked: shape ``(n_samples, n_components)``, finite; float64."""
     layout = np.asarray(init, dtype=np.float64)
-    if layout.shape != (n, n_components):
-        raise ValueError(f"init array has shape {layout.shape}; expected ({n}, {n_components}) "
-                         "(n_samples, n_components).")
+    if layout.shape != (n_samples, n_components):
+        raise ValueError(f"init array has shape {layout.shape}; expected ({n_samples}, "
+                         f"{n_components}) (n_samples, n_components).")
     if not np.all(np.isfinite(layout)):
         raise ValueError("init array contains NaN or infinity.")
-    return layout.astype(np.float32)
+    return layout

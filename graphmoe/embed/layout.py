@@ -20,7 +20,7 @@ from .._progress import progress
 from .._validation import check_data, check_random_state
 from ..graph.knn import FIT_DTYPES
 from ._layout_fuzzy import fuzzy_union_graph, membership_strengths, smooth_knn_scales
-from ._layout_init import initial_layout
+from ._layout_init import given_layout, initial_layout, scale_layout
 from ._layout_sgd import attraction_curve, edge_schedule, run_epoch
 
 __all__ = ["GraphLayout", "layout_fuzzy_graph", "default_n_epochs"]
@@ -75,7 +75,9 @@ def layout_fuzzy_graph(graph, n_components=8, *, n_epochs=None, init="spectral",
         Symmetric weights in (0, 1], e.g. from :func:`fuzzy_union_graph`.
     n_components, n_epochs, init, min_dist, spread, learning_rate, repulsion_strength,
     negative_sample_rate, random_state, verbose
-        As in :class:`GraphLayout`.
+        As in :class:`GraphLayout`, except that an ``init`` array is used as it is
+        (``GraphLayout`` scales it first; the label-propagation start passes its
+        coarse layouts here unscaled).
 
     Returns
     -------
@@ -135,7 +137,10 @@ class GraphLayout(TransformerMixin, BaseEstimator):
         regions, the graph of regions is laid out (recursively coarsened,
         spectral at the bottom, short SGD per level) and each point starts
         between its region and its neighbours' regions; no eigenproblem over
-        all points. ``"random"``: uniform in a box. An array: these positions.
+        all points. ``"random"``: uniform in a box. An array: these
+        positions, centred and scaled to ``[-10, 10]`` in the widest coordinate like
+        the other starts (with noise of 1e-3 to break ties), so codes of any scale
+        (an autoencoder's, a PCA) start the SGD where its steps fit.
     min_dist : float or None, default=None
         Distance below which laid-out points count as fully similar; the
         similarity curve ``q(d) = 1 / (1 + a d^(2b))`` is fitted to it and to
@@ -270,7 +275,9 @@ class GraphLayout(TransformerMixin, BaseEstimator):
         n = knn.indices_.shape[0]
         self.n_epochs_ = default_n_epochs(n) if self.n_epochs is None else self.n_epochs
         self.graph_ = fuzzy_union_graph(knn.indices_, knn.distances_)
-        init = self.init if isinstance(self.init, str) else np.asarray(self.init)
+        init = self.init
+        if not isinstance(init, str):  # centred and scaled like the built-in starts
+            init = scale_layout(given_layout(init, n, self.n_components), rng)
         self.embedding_ = layout_fuzzy_graph(
             self.graph_, self.n_components, n_epochs=self.n_epochs_, init=init,
             min_dist=self.min_dist, spread=self.spread, learning_rate=self.learning_rate,

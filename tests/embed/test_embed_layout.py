@@ -122,11 +122,21 @@ def test_fit_from_knn_matches_fit(blobs):
     assert adjusted_rand_score(pa, pb) >= 0.99
 
 
-def test_array_init_is_used(blobs):
+def test_array_init_is_centred_and_scaled(blobs):
     X = blobs[0]
     start = np.random.default_rng(0).normal(size=(600, 2))
-    Z = GraphLayout(n_components=2, init=start, n_epochs=0).fit_transform(X)
-    np.testing.assert_allclose(Z, start, rtol=1e-6)
+    Z = GraphLayout(n_components=2, init=start, n_epochs=0, random_state=0).fit_transform(X)
+    centred = start - start.mean(axis=0)
+    # the start as given, centred and scaled to [-10, 10] (plus tie-breaking noise)
+    np.testing.assert_allclose(Z, 10.0 * centred / np.abs(centred).max(), atol=0.01)
+    # ... so the scale and offset of a given start do not matter
+    big = GraphLayout(n_components=2, init=1e4 * start + 5.0, n_epochs=0,
+                      random_state=0).fit_transform(X)
+    np.testing.assert_allclose(big, Z, atol=1e-3)
+    # nor after the SGD: a start of code-like scale separates the blobs as the spectral one
+    tiny = GraphLayout(n_components=2, init=1e-6 * start, **FAST).fit_transform(X)
+    pred = KMeans(5, n_init=10, random_state=0).fit_predict(tiny)
+    assert adjusted_rand_score(blobs[1], pred) >= 0.99
 
 
 def test_bad_input(bad_input):
