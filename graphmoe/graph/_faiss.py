@@ -18,6 +18,7 @@ import contextlib
 import os
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ._index import _drop_self, float32_scale, pair_distances, sort_rows
 
@@ -131,6 +132,7 @@ class FaissIVFIndex:
         n, d = self._Xf.shape
         self.n_lists = ivf_lists(n)
         self._code_scale = _fp16_scale(self._Xf) if float16 else 1.0
+        self._flat = not float16
         self._index = (faiss.IndexIVFScalarQuantizer(faiss.IndexFlatL2(d), d, self.n_lists,
                                                      faiss.ScalarQuantizer.QT_fp16) if float16
                        else faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, self.n_lists))
@@ -217,22 +219,71 @@ class FaissIVFIndex:
 
     def search_indices(self, Yf, k):
         """Indices (m, k) int64 of the k nearest of prepared float32 rows ``Yf`` (no distances)."""
-        ind = self._probe(Yf, k, self._tuned_probes(k))[1]
+        nprobe = self._tuned_probes(k)
+        if getattr(self, "_flat", False) and Yf.shape[0] > ONE_THREAD_QUERIES:
+            ind = self._join(Yf, k, nprobe)
+        else:
+            ind = self._probe(Yf, k, nprobe)[1]
         short = np.flatnonzero((ind < 0).any(axis=1))
         if short.size:
             # Probed lists held fewer than k points: scan all lists (exact) for those rows.
             ind[short] = self._probe(Yf[short], k, self.n_lists)[1]
         return ind.astype(np.int64)
 
-    def query(self, Y, k, Yf=None):
+    def _join(self, Yf, k, nprobe):
+        """What ``_probe(Yf, k, nprobe)`` finds (indices, -1 where short), list by list.
+
+        IVF-Flat only. faiss scans the probed lists query by query (a distance
+        at a time, cache-unfriendly on 70k rows); here each list meets all the
+        rows that probe it in one BLAS product (one thread: deterministic), the
+        products kept in a compiled bounded heap per row. Both sides are taken
+        about the list's centroid (less cancellation in float32). Fashion-MNIST
+        70k (the PCA backend's 128-D rows, 31 candidates, 8 probes): 6.2 -> 1.8 s.
+        """
+        from ._kernels import push_block
+
+        faiss, quantizer = self._faiss, self._index.quantizer
+        with _faiss_threads(faiss, self.n_jobs, Yf.shape[0]):
+            probes = quantizer.search(Yf, int(nprobe))[1]
+        centroids = quantizer.reconstruct_n(0, self.n_lists)
+        lists = self._index.invlists
+        flat = probes.ravel()
+        order = np.argsort(flat, kind="stable")
+        rows = (order // probes.shape[1]).astype(np.int64)
+        bounds = np.searchsorted(flat[order], np.arange(self.n_lists + 1))
+        heap_d = np.full((Yf.shape[0], k), np.inf, dtype=np.float32)
+        heap_i = np.full((Yf.shape[0], k), -1, dtype=np.int64)
+        with threadpool_limits(1, user_api="blas"):
+            for j in range(self.n_lists):
+                size = lists.list_size(j)
+                q = rows[bounds[j]:bounds[j + 1]]
+                if not size or not q.size:
+                    continue
+                ids = faiss.rev_swig_ptr(lists.get_ids(j), size).copy()
+                P, Q = self._Xf[ids] - centroids[j], Yf[q] - centroids[j]
+                dist = Q @ P.T
+                dist *= -2
+                dist += np.einsum("ij,ij->i", Q, Q)[:, None]
+                dist += np.einsum("ij,ij->i", P, P)[None, :]
+                push_block(heap_d, heap_i, q, dist, ids)
+        return heap_i
+
+    def list_order(self):
+        """Every indexed row once, list by list (rows of a list share their neighbours)."""
+        lists, rev = self._index.invlists, self._faiss.rev_swig_ptr
+        return np.concatenate([rev(lists.get_ids(j), lists.list_size(j)).copy()
+                               for j in range(self.n_lists) if lists.list_size(j)]
+                              + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+
+    def query(self, Y, k, Yf=None, order=None):
         # a few extra candidates, re-measured exactly: float16 may swap near-ties at the k-th
         wide = min(self.n_samples, k + max(2, k // 4))
         ind = self.search_indices(self._prepare(Y) if Yf is None else Yf, wide)
-        ind, dist = sort_rows(ind, pair_distances(Y, self._X, ind, self.metric))
+        ind, dist = sort_rows(ind, pair_distances(Y, self._X, ind, self.metric, order=order))
         return ind[:, :k], dist[:, :k]
 
     def neighbors(self, k):
-        ind, dist = self.query(self._X, k + 1, Yf=self._Xf)
+        ind, dist = self.query(self._X, k + 1, Yf=self._Xf, order=self.list_order())
         return _drop_self(ind, dist, k)
 
 

@@ -102,7 +102,7 @@ def make_index(backend, X, k, metric="euclidean", random_state=None, n_jobs=None
                           n_jobs=n_jobs, verbose=verbose)
 
 
-def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
+def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18, order=None):
     """float64 distances between each row of Y and its candidates ``X[ind[i]]``.
 
     Parameters
@@ -116,6 +116,10 @@ def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
     chunk_elements : int
         Work in blocks of about this many float64 values (cache-sized blocks
         are several times faster than one big block).
+    order : ndarray of shape (m,), int, optional
+        The order the compiled kernel visits the rows in (same results):
+        rows whose candidates overlap (an IVF list) visited together share
+        them in cache. Fashion-MNIST 70k (784-D, 31 candidates): 1.65 -> 0.47 s.
 
     Returns
     -------
@@ -126,7 +130,8 @@ def pair_distances(Y, X, ind, metric="euclidean", chunk_elements=1 << 18):
         # compiled, no float64 temporaries; serial: safe under any numba threading
         # layer when callers (Dask threads) query concurrently
         ind = np.ascontiguousarray(ind, dtype=np.int64)
-        return np.sqrt(_euclidean_pairs(np.ascontiguousarray(Y), X, ind))
+        order = np.arange(m) if order is None else np.asarray(order, dtype=np.int64)
+        return np.sqrt(_euclidean_pairs(np.ascontiguousarray(Y), X, ind, order))
     out = np.empty((m, k))
     if metric == "cosine":
         y_norm = np.linalg.norm(np.asarray(Y, dtype=np.float64), axis=1)
@@ -147,7 +152,7 @@ _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @njit(cache=True, fastmath=True)
-def _euclidean_pairs(Y, X, ind):
+def _euclidean_pairs(Y, X, ind, order):
     """Squared distances ``|Y[i] - X[ind[i, j]]|^2`` accumulated in float64.
 
     ``fastmath`` lets the sum over features run in SIMD lanes (float64, so the
@@ -156,7 +161,7 @@ def _euclidean_pairs(Y, X, ind):
     """
     m, k = ind.shape
     out = np.empty((m, k))
-    for i in range(m):
+    for i in order:
         for j in range(k):
             row = ind[i, j]
             total = 0.0
@@ -186,8 +191,18 @@ def _drop_self(indices, distances, k, rows=None):
     return indices[keep].reshape(n, k), distances[keep].reshape(n, k)
 
 
+#: Rows up to this wide are sorted by a compiled insertion sort (same order).
+_INSERTION_SORT_MAX_WIDTH = 128
+
+
 def sort_rows(ind, dist):
     """Order each row by (distance, index): stable sort on index, then on distance."""
+    if (0 < ind.shape[1] <= _INSERTION_SORT_MAX_WIDTH and ind.shape == dist.shape
+            and ind.dtype.kind == "i" and dist.dtype == np.float64
+            and not np.isnan(dist).any()):
+        from ._kernels import sort_rows_by_insertion
+
+        return sort_rows_by_insertion(ind, dist)
     by_index = np.argsort(ind, axis=1, kind="stable")
     ind, dist = np.take_along_axis(ind, by_index, axis=1), np.take_along_axis(dist, by_index, axis=1)
     by_dist = np.argsort(dist, axis=1, kind="stable")

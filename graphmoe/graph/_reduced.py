@@ -121,16 +121,9 @@ class PCAIndex:
         n_components = int(min(n_components, X.shape[1]))
         self._mean, self._axes = fit_projection(X, n_components, self._scale, metric,
                                                 random_state)
-        Z = self._project(X)
-        from ._faiss import FaissFlatIndex, FaissIVFIndex
-
-        if float(self.n_samples) ** 2 * n_components <= AUTO_EXACT_MAX_WORK:
-            self._inner = FaissFlatIndex(Z, n_jobs=n_jobs)
-        else:
-            self._inner = FaissIVFIndex(Z, random_state=random_state, n_jobs=n_jobs,
-                                        float16=False)
-        self._Z = Z
+        self._Z = self._project(X)
         self._seed, self._n_jobs = random_state, n_jobs
+        self._inner = None  # built at the first search that passes the recall check
         self._full = None  # faiss IVF on the full rows, once the projection failed a check
         self._checked = set()
 
@@ -144,7 +137,9 @@ class PCAIndex:
         rng = np.random.default_rng(self._seed)
         rows = np.sort(rng.choice(self.n_samples, min(self.n_samples, _CHECK_SAMPLE),
                                   replace=False))
-        ind, dist = self._rank(self._X[rows], self._candidates(self._Z[rows], k, False), k)
+        # the projection's exact candidates: no index is built for a projection that fails
+        ind, dist = self._rank(self._X[rows], _scan_candidates(self._Z[rows], self._Z,
+                                                               CANDIDATES_PER_NEIGHBOR * k), k)
         # float32 BLAS scan, a block of rows at a time; the slack below covers its rounding
         sample = _as_float32(self._X[rows], self._scale, self.metric)
         kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k), 0).astype(np.float64)
@@ -161,12 +156,24 @@ class PCAIndex:
             out[rows] = (_as_float32(Y[rows], self._scale, self.metric) - self._mean) @ self._axes
         return out
 
+    def _inner_index(self):
+        """The search of the projection: exact (BLAS) while cheap, faiss IVF-Flat beyond."""
+        if self._inner is None:
+            from ._faiss import FaissFlatIndex, FaissIVFIndex
+
+            if float(self.n_samples) ** 2 * self._Z.shape[1] <= AUTO_EXACT_MAX_WORK:
+                self._inner = FaissFlatIndex(self._Z, n_jobs=self._n_jobs)
+            else:
+                self._inner = FaissIVFIndex(self._Z, random_state=self._seed,
+                                            n_jobs=self._n_jobs, float16=False)
+        return self._inner
+
     def _candidates(self, Z, k, exclude_self):
         m = min(self.n_samples, CANDIDATES_PER_NEIGHBOR * k + int(exclude_self))
-        return self._inner.search_indices(Z, m)
+        return self._inner_index().search_indices(Z, m)
 
-    def _rank(self, Y, cand, k):
-        ind, dist = sort_rows(cand, pair_distances(Y, self._X, cand, self.metric))
+    def _rank(self, Y, cand, k, order=None):
+        ind, dist = sort_rows(cand, pair_distances(Y, self._X, cand, self.metric, order=order))
         return ind[:, :k], dist[:, :k]
 
     def query(self, Y, k):
@@ -181,5 +188,28 @@ class PCAIndex:
         self._check_recall(k + 1)
         if self._full is not None:
             return self._full.neighbors(k)
-        ind, dist = self._rank(self._X, self._candidates(self._Z, k, True), k + 1)
+        # the training rows re-measured list by list (shared candidates stay in cache)
+        cand = self._candidates(self._Z, k, True)
+        order = getattr(self._inner, "list_order", None)
+        ind, dist = self._rank(self._X, cand, k + 1,
+                               order=order() if order is not None else None)
         return _drop_self(ind, dist, k)
+
+
+def _scan_candidates(sample, Z, m):
+    """Indices (unordered) of the m nearest rows of Z of each sample row, by exact BLAS scan."""
+    m = min(m, Z.shape[0])
+    norms = np.einsum("ij,ij->i", sample, sample)[:, None]
+    best_d = np.empty((sample.shape[0], 0), dtype=np.float32)
+    best_i = np.empty((sample.shape[0], 0), dtype=np.int64)
+    for start in range(0, Z.shape[0], _CHUNK_ROWS):
+        block = Z[start:start + _CHUNK_ROWS]
+        sq = norms - 2 * sample @ block.T + np.einsum("ij,ij->i", block, block)[None, :]
+        cols = np.broadcast_to(np.arange(start, start + block.shape[0]), sq.shape)
+        best_d = np.concatenate([best_d, sq], axis=1)
+        best_i = np.concatenate([best_i, cols], axis=1)
+        if best_d.shape[1] > m:
+            keep = np.argpartition(best_d, m - 1, axis=1)[:, :m]
+            best_d = np.take_along_axis(best_d, keep, axis=1)
+            best_i = np.take_along_axis(best_i, keep, axis=1)
+    return best_i

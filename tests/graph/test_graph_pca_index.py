@@ -108,3 +108,10 @@ def test_isotropic_data_fall_back_to_the_full_space():
 def test_low_rank_data_keep_the_projection(wide):
     g = KNNGraph(n_neighbors=10, backend="pca", random_state=0).fit(wide)
     assert g._index._full is None
+
+
+def test_a_projection_that_fails_the_recall_check_builds_no_index():
+    X = np.random.default_rng(0).normal(size=(2000, 200))
+    index = PCAIndex(X, n_components=20, random_state=0)
+    index.neighbors(10)
+    assert index._full is not None and index._inner is None
