@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from scipy.spatial import cKDTree
 from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["BACKENDS", "ExactIndex", "float32_scale", "make_index", "AUTO_EXACT_MAX_WORK", "choose_backend",
@@ -37,6 +38,10 @@ BACKENDS = ("auto", "exact", "faiss", "pca", "pynndescent")
 #: ``_reduced.py``): Fashion-MNIST 70k in about half of IVF-Flat's CPU time.
 AUTO_EXACT_MAX_WORK = 5e10
 AUTO_EXACT_MAX_LOWDIM_FEATURES = 10
+#: Euclidean exact search of up to this many features runs on scipy's cKDTree
+#: (the 8-D layout's kNN graph of Fashion-MNIST 10k: 0.085 -> 0.054 CPU-s; same neighbours,
+#: as candidates are re-measured and ordered by (distance, index) either way).
+KDTREE_MAX_FEATURES = 15
 
 #: Largest |value| that a float32 copy keeps without trouble: squared distances
 #: stay far below float32's 3.4e38 and small values far above its 1e-38.
@@ -210,7 +215,7 @@ def sort_rows(ind, dist):
 
 
 class ExactIndex:
-    """Exact search with scikit-learn (KD-tree / ball tree / brute force).
+    """Exact search with scipy's cKDTree (euclidean, few features) or scikit-learn.
 
     scikit-learn's brute force measures distances by BLAS products, whose last
     bits depend on the thread count; on data with many equal distances (integer
@@ -233,7 +238,22 @@ class ExactIndex:
         # float64 rows (a copy of float32 data: small, exact search is chosen for small
         # n^2 d or d <= 10), so distances are float64-exact whatever the input dtype
         self._X = np.asarray(X, dtype=np.float64)
-        self._nn = NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(self._X)
+        self._n_jobs = n_jobs
+        if metric == "euclidean" and X.shape[1] <= KDTREE_MAX_FEATURES:
+            self._tree, self._nn = cKDTree(self._X), None
+        else:
+            self._tree, self._nn = None, NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(self._X)
+
+    def _kneighbors(self, Yr, m):
+        """Indices of the m nearest training rows of Yr (None: of every training row, self
+        excluded)."""
+        if self._tree is None:
+            return self._nn.kneighbors(Yr, n_neighbors=m, return_distance=False)
+        workers = 1 if self._n_jobs is None else (self._n_jobs if self._n_jobs > 0 else -1)
+        if Yr is None:
+            ind = self._tree.query(self._X, k=m + 1, workers=workers)[1].reshape(-1, m + 1)
+            return _drop_self(ind, ind, m)[0]
+        return self._tree.query(Yr, k=m, workers=workers)[1].reshape(-1, m)
 
     def neighbors(self, k):
         return self._search(None, k, self.n_samples - 1)
@@ -252,12 +272,12 @@ class ExactIndex:
             every = rows.size == source.shape[0]
             Yr = source if every else source[rows]  # no copy of all rows
             if Y is None and every:  # every training point, self excluded
-                ind = self._nn.kneighbors(None, n_neighbors=m, return_distance=False)
+                ind = self._kneighbors(None, m)
             elif Y is None:  # some training points, queried as new points: drop themselves
-                ind = self._nn.kneighbors(Yr, n_neighbors=m + 1, return_distance=False)
+                ind = self._kneighbors(Yr, m + 1)
                 ind = _drop_self(ind, ind, m, rows=rows)[0]
             else:
-                ind = self._nn.kneighbors(Yr, n_neighbors=m, return_distance=False)
+                ind = self._kneighbors(Yr, m)
             ind = ind.astype(np.int64)
             ind, dist = sort_rows(ind, pair_distances(Yr, self._X, ind, self.metric))
             # a tie between the k-th and the last candidate may go on beyond the candidates

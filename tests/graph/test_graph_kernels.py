@@ -48,3 +48,26 @@ def test_compiled_row_sort_matches_the_two_stable_sorts(k, monkeypatch):
     for a, b in zip(compiled, reference):
         np.testing.assert_array_equal(a, b)
     assert compiled[0] is not ind  # the caller's arrays are left alone
+
+
+def _brute(Y, X, k, drop_self=False):
+    """(index, distance) order of every training row, re-measured: the exact answer."""
+    every = np.tile(np.arange(X.shape[0]), (Y.shape[0], 1))
+    ind, dist = sort_rows(every, pair_distances(Y, X, every))
+    if drop_self:
+        return _index._drop_self(ind[:, :k + 1], dist[:, :k + 1], k)
+    return ind[:, :k], dist[:, :k]
+
+
+@pytest.mark.parametrize("d", [2, 8])
+def test_kd_tree_search_is_exact_with_ties_and_duplicates(d, monkeypatch):
+    rng = np.random.default_rng(d)
+    X = np.round(rng.normal(size=(1500, d)), 1)  # many equal distances
+    X[:40] = X[40:80]  # duplicate rows
+    tree = _index.ExactIndex(X)
+    assert tree._tree is not None
+    for a, b in zip(tree.neighbors(12), _brute(X, X, 12, drop_self=True)):
+        np.testing.assert_array_equal(a, b)
+    Y = X[:300] + 0.05
+    for a, b in zip(tree.query(Y, 12), _brute(Y, X, 12)):
+        np.testing.assert_array_equal(a, b)
