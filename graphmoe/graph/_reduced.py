@@ -46,6 +46,8 @@ PCA_SAMPLE = 10_000
 PCA_MIN_RECALL = 0.9
 _CHECK_SAMPLE = 256
 _CHUNK_ROWS = 8192
+#: Rows of the data per block of the recall check's exact scans (bounded temporaries).
+_SCAN_ROWS = 2048
 
 
 def _as_float32(X, scale, metric):
@@ -142,7 +144,7 @@ class PCAIndex:
                                                                CANDIDATES_PER_NEIGHBOR * k), k)
         # float32 BLAS scan, a block of rows at a time; the slack below covers its rounding
         sample = _as_float32(self._X[rows], self._scale, self.metric)
-        kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k), 0).astype(np.float64)
+        kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k, _SCAN_ROWS), 0).astype(np.float64)
         kth = kth / 2 if self.metric == "cosine" else np.sqrt(kth) / self._scale
         if np.mean(dist <= kth * (1 + 1e-4) + 1e-12) < PCA_MIN_RECALL:
             self._full = FaissIVFIndex(self._X, metric=self.metric, random_state=self._seed,
@@ -196,18 +198,28 @@ class PCAIndex:
         return _drop_self(ind, dist, k)
 
 
-def _scan_candidates(sample, Z, m):
-    """Indices (unordered) of the m nearest rows of Z of each sample row, by exact BLAS scan."""
+def _scan_candidates(sample, Z, m, chunk_rows=_SCAN_ROWS):
+    """Indices (unordered) of the m nearest rows of Z of each sample row, by exact BLAS scan.
+
+    Blocks of ``chunk_rows`` rows of Z, each cut to its m best before the merge, so
+    the temporaries stay a few MiB (256 x 8192 blocks raised blobs 20k x 200's peak by 64 MiB).
+    """
     m = min(m, Z.shape[0])
     norms = np.einsum("ij,ij->i", sample, sample)[:, None]
     best_d = np.empty((sample.shape[0], 0), dtype=np.float32)
     best_i = np.empty((sample.shape[0], 0), dtype=np.int64)
-    for start in range(0, Z.shape[0], _CHUNK_ROWS):
-        block = Z[start:start + _CHUNK_ROWS]
-        sq = norms - 2 * sample @ block.T + np.einsum("ij,ij->i", block, block)[None, :]
-        cols = np.broadcast_to(np.arange(start, start + block.shape[0]), sq.shape)
-        best_d = np.concatenate([best_d, sq], axis=1)
-        best_i = np.concatenate([best_i, cols], axis=1)
+    for start in range(0, Z.shape[0], chunk_rows):
+        block = Z[start:start + chunk_rows]
+        sq = sample @ block.T
+        sq *= -2
+        sq += norms
+        sq += np.einsum("ij,ij->i", block, block)[None, :]
+        cols = np.arange(start, start + block.shape[0])[None, :]
+        if sq.shape[1] > m:
+            keep = np.argpartition(sq, m - 1, axis=1)[:, :m]
+            sq, cols = np.take_along_axis(sq, keep, axis=1), start + keep
+        best_d = np.concatenate([best_d, sq.astype(np.float32)], axis=1)
+        best_i = np.concatenate([best_i, np.broadcast_to(cols, sq.shape)], axis=1)
         if best_d.shape[1] > m:
             keep = np.argpartition(best_d, m - 1, axis=1)[:, :m]
             best_d = np.take_along_axis(best_d, keep, axis=1)
