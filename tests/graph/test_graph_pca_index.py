@@ -115,3 +115,13 @@ def test_a_projection_that_fails_the_recall_check_builds_no_index():
     index = PCAIndex(X, n_components=20, random_state=0)
     index.neighbors(10)
     assert index._full is not None and index._inner is None
+
+
+def test_pruned_kth_equals_the_brute_force_kth(wide):
+    index = PCAIndex(wide, n_components=20, random_state=0)
+    rows = np.arange(0, 1500, 7)
+    full = cdist(wide[rows], wide)
+    kth = np.sort(full, axis=1)[:, 9]
+    upper = np.sort(full, axis=1)[:, 12]  # any true distance at least the k-th
+    np.testing.assert_allclose(index._pruned_kth(rows, 10, upper)[:, 0], kth, rtol=1e-12)
+    assert PCAIndex(wide, metric="cosine", random_state=0)._pruned_kth(rows, 10, upper) is None
