@@ -184,8 +184,9 @@ class PCAIndex:
             total += r.size
             if total > _PRUNED_MAX_SHARE * rows.size * self.n_samples:
                 return None
-            for i in np.unique(r):
-                kept[i].append(start + c[r == i])
+            cuts = np.searchsorted(r, np.arange(rows.size + 1))  # r is sorted (row-major)
+            for i in np.flatnonzero(np.diff(cuts)):
+                kept[i].append(start + c[cuts[i]:cuts[i + 1]])
         kth = np.empty((rows.size, 1))
         for i, row in enumerate(rows):
             cols = np.concatenate(kept[i])[None, :]
