@@ -245,8 +245,10 @@ class FaissIVFIndex:
         from ._kernels import push_block
 
         faiss, quantizer = self._faiss, self._index.quantizer
-        with _faiss_threads(faiss, self.n_jobs, Yf.shape[0]):
-            probes = quantizer.search(Yf, int(nprobe))[1]
+        with _faiss_threads(faiss, self.n_jobs, Yf.shape[0]):  # centroids are in coded units
+            probes = np.concatenate([quantizer.search(self._coded(Yf[start:start + _CODE_BLOCK]),
+                                                      int(nprobe))[1]
+                                     for start in range(0, Yf.shape[0], _CODE_BLOCK)])
         centroids = quantizer.reconstruct_n(0, self.n_lists)
         lists = self._index.invlists
         flat = probes.ravel()

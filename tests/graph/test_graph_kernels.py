@@ -71,3 +71,17 @@ def test_kd_tree_search_is_exact_with_ties_and_duplicates(d, monkeypatch):
     Y = X[:300] + 0.05
     for a, b in zip(tree.query(Y, 12), _brute(Y, X, 12)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_list_join_on_scaled_float16_lists_finds_what_faiss_finds():
+    """Rows far from the origin are coded scaled (a power of two): the join probes and
+    measures them in the same coded units as faiss."""
+    rng = np.random.default_rng(5)
+    centers = 3 * rng.normal(size=(20, 30))
+    X = 0.07 + 1e-7 * (rng.normal(size=(5000, 30)) + centers[rng.integers(0, 20, 5000)])
+    index = FaissIVFIndex(X, random_state=0)
+    assert index._code_scale != 1.0
+    per_query = index._probe(index._Xf, 20, 8)[1]
+    joined = index._join(index._Xf, 20, 8)
+    same = np.sort(per_query, axis=1) == np.sort(joined, axis=1)
+    assert same.all(axis=1).mean() >= 0.99
