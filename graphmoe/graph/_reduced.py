@@ -161,8 +161,10 @@ class PCAIndex:
         projected distance is within ``upper`` (a true distance at least the k-th: the
         k-th of the candidates) can be among the k nearest; those few are measured
         exactly in float64. Fashion-MNIST 70k: instead of 256 x 70k x 784 products.
-        None when more than ``_PRUNED_MAX_SHARE`` of the rows would be measured, and for
-        cosine (whose exact distances re-normalise every row per call).
+        None when more than ``_PRUNED_MAX_SHARE`` of the rows would be measured, when a
+        row keeps fewer than k (float32 projections of rows far from the origin, as
+        1e4 + 1e-3 * noise, lose the distances), and for cosine (whose exact distances
+        re-normalise every row per call).
         """
         if self.metric != "euclidean":
             return None
@@ -187,9 +189,12 @@ class PCAIndex:
             cuts = np.searchsorted(r, np.arange(rows.size + 1))  # r is sorted (row-major)
             for i in np.flatnonzero(np.diff(cuts)):
                 kept[i].append(start + c[cuts[i]:cuts[i + 1]])
+        kept = [np.concatenate(parts) if parts else np.zeros(0, np.int64) for parts in kept]
+        if min(cols.size for cols in kept) < k:
+            return None  # float32 rounding of the projection pruned too much: scan exactly
         kth = np.empty((rows.size, 1))
         for i, row in enumerate(rows):
-            cols = np.concatenate(kept[i])[None, :]
+            cols = kept[i][None, :]
             dist = pair_distances(self._X[row:row + 1], self._X, cols, self.metric)[0]
             kth[i, 0] = np.partition(dist, k - 1)[k - 1]
         return kth
