@@ -165,6 +165,7 @@ class FaissIVFIndex:
         import faiss
 
         self._index = faiss.deserialize_index(state.pop("_index_bytes"))
+        state.setdefault("_flat", isinstance(self._index, faiss.IndexIVFFlat))  # pickled before it
         self.__dict__.update(state, _faiss=faiss)
 
     def _prepare(self, Y):
@@ -264,7 +265,7 @@ class FaissIVFIndex:
                 if not size or not q.size:
                     continue
                 ids = faiss.rev_swig_ptr(lists.get_ids(j), size).copy()
-                if getattr(self, "_flat", False):
+                if self._flat:
                     P, Q = self._Xf[ids] - centroids[j], Yf[q] - centroids[j]
                 else:  # the stored float16 residuals, the query scaled as the index codes it
                     codes = faiss.rev_swig_ptr(lists.get_codes(j), size * self._index.code_size)

@@ -244,6 +244,10 @@ class ExactIndex:
         else:
             self._tree, self._nn = None, NearestNeighbors(metric=metric, n_jobs=n_jobs).fit(self._X)
 
+    def __setstate__(self, state):
+        # pickled before the KD-tree: scikit-learn's search (``_nn``) throughout
+        self.__dict__.update({"_tree": None, "_n_jobs": None, **state})
+
     def _kneighbors(self, Yr, m):
         """Indices of the m nearest training rows of Yr (None: of every training row, self
         excluded)."""

@@ -85,3 +85,33 @@ def test_list_join_on_scaled_float16_lists_finds_what_faiss_finds():
     joined = index._join(index._Xf, 20, 8)
     same = np.sort(per_query, axis=1) == np.sort(joined, axis=1)
     assert same.all(axis=1).mean() >= 0.99
+
+
+def _as_pickled_before(index, *new_attributes):
+    """``index`` as a pickle written before ``new_attributes`` existed loads it."""
+    import pickle
+
+    old = type(index).__new__(type(index))
+    old.__dict__.update({k: v for k, v in index.__dict__.items() if k not in new_attributes})
+    return pickle.loads(pickle.dumps(old))
+
+
+def test_ivf_flat_index_pickled_before_the_float16_flag_joins_as_flat():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2000, 16)).astype(np.float32)
+    index = FaissIVFIndex(X, random_state=0, float16=False)
+    old = _as_pickled_before(index, "_flat")
+    np.testing.assert_array_equal(old._join(old._Xf, 10, 4), index._join(index._Xf, 10, 4))
+
+
+def test_exact_index_pickled_before_the_kd_tree_searches_with_scikit_learn():
+    from sklearn.neighbors import NearestNeighbors
+
+    X = np.random.default_rng(4).normal(size=(300, 3))
+    index = _index.ExactIndex(X)
+    index._nn = NearestNeighbors().fit(index._X)  # what the index held then
+    old = _as_pickled_before(index, "_tree", "_n_jobs")
+    for a, b in zip(old.neighbors(5), index.neighbors(5)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(old.query(X[:7] + 0.01, 5), index.query(X[:7] + 0.01, 5)):
+        np.testing.assert_array_equal(a, b)
