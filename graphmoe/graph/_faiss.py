@@ -48,6 +48,13 @@ ONE_THREAD_QUERIES = 4096
 _FP16_PEAK = (2.0 ** -4, 2.0 ** 14)
 #: Rows scaled at a time when they are (bounded temporaries).
 _CODE_BLOCK = 8192
+#: Largest distance block of the list-by-list join (rows probing a list x its size,
+#: float32): structureless data probe most lists, so at a million rows one list's
+#: block would otherwise near n x list size (GBs); the old per-query search kept O(n k).
+_JOIN_BLOCK_BYTES = 64 << 20
+#: Rows joined at a time: their probe lists (rows x probes int64, and the sort of them)
+#: stay about this size when the probe count climbs towards the list count.
+_JOIN_PROBE_BYTES = 256 << 20
 
 
 def ivf_lists(n_samples):
@@ -243,6 +250,17 @@ class FaissIVFIndex:
         tie). Fashion-MNIST 70k (the PCA backend's 128-D rows, 31 candidates,
         8 probes): 3.6 -> 1.6 CPU-s; blobs 20k x 200 (float16, 20): 1.9 -> ? CPU-s.
         """
+        heap_d = np.full((Yf.shape[0], k), np.inf, dtype=np.float32)
+        heap_i = np.full((Yf.shape[0], k), -1, dtype=np.int64)
+        batch = max(1, _JOIN_PROBE_BYTES // (32 * int(nprobe)))  # ~4 int64 arrays per probe
+        with threadpool_limits(1, user_api="blas"):
+            for start in range(0, Yf.shape[0], batch):  # rows' heaps are independent
+                rows = slice(start, start + batch)
+                self._join_rows(Yf[rows], nprobe, heap_d[rows], heap_i[rows])
+        return heap_i
+
+    def _join_rows(self, Yf, nprobe, heap_d, heap_i):
+        """Offer every row of ``Yf`` the points of its probed lists (heaps filled in place)."""
         from ._kernels import push_block
 
         faiss, quantizer = self._faiss, self._index.quantizer
@@ -256,27 +274,28 @@ class FaissIVFIndex:
         order = np.argsort(flat, kind="stable")
         rows = (order // probes.shape[1]).astype(np.int64)
         bounds = np.searchsorted(flat[order], np.arange(self.n_lists + 1))
-        heap_d = np.full((Yf.shape[0], k), np.inf, dtype=np.float32)
-        heap_i = np.full((Yf.shape[0], k), -1, dtype=np.int64)
-        with threadpool_limits(1, user_api="blas"):
-            for j in range(self.n_lists):
-                size = lists.list_size(j)
-                q = rows[bounds[j]:bounds[j + 1]]
-                if not size or not q.size:
-                    continue
-                ids = faiss.rev_swig_ptr(lists.get_ids(j), size).copy()
-                if self._flat:
-                    P, Q = self._Xf[ids] - centroids[j], Yf[q] - centroids[j]
-                else:  # the stored float16 residuals, the query scaled as the index codes it
-                    codes = faiss.rev_swig_ptr(lists.get_codes(j), size * self._index.code_size)
-                    P = codes.view(np.float16).reshape(size, -1).astype(np.float32)
-                    Q = self._coded(Yf[q]) - centroids[j]
+        del probes, flat, order
+        for j in range(self.n_lists):
+            size = lists.list_size(j)
+            probing = rows[bounds[j]:bounds[j + 1]]
+            if not size or not probing.size:
+                continue
+            ids = faiss.rev_swig_ptr(lists.get_ids(j), size).copy()
+            if self._flat:
+                P = self._Xf[ids] - centroids[j]
+            else:  # the stored float16 residuals, the query scaled as the index codes it
+                codes = faiss.rev_swig_ptr(lists.get_codes(j), size * self._index.code_size)
+                P = codes.view(np.float16).reshape(size, -1).astype(np.float32)
+            P_norms = np.einsum("ij,ij->i", P, P)[None, :]
+            chunk = max(1, _JOIN_BLOCK_BYTES // (4 * size))
+            for first in range(0, probing.size, chunk):  # blocks of at most ~64 MiB
+                q = probing[first:first + chunk]
+                Q = (Yf[q] if self._flat else self._coded(Yf[q])) - centroids[j]
                 dist = Q @ P.T
                 dist *= -2
                 dist += np.einsum("ij,ij->i", Q, Q)[:, None]
-                dist += np.einsum("ij,ij->i", P, P)[None, :]
+                dist += P_norms
                 push_block(heap_d, heap_i, q, dist, ids)
-        return heap_i
 
     def list_order(self):
         """Every indexed row once, list by list (rows of a list share their neighbours)."""

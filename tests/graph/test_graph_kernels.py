@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from graphmoe.graph import _index
+from graphmoe.graph import _index, _kernels
 from graphmoe.graph._faiss import FaissIVFIndex
 from graphmoe.graph._index import pair_distances, sort_rows
 
@@ -115,3 +115,25 @@ def test_exact_index_pickled_before_the_kd_tree_searches_with_scikit_learn():
         np.testing.assert_array_equal(a, b)
     for a, b in zip(old.query(X[:7] + 0.01, 5), index.query(X[:7] + 0.01, 5)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("float16", [False, True])
+def test_list_join_in_small_blocks_finds_the_same(float16, monkeypatch):
+    from graphmoe.graph import _faiss
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(2500, 12)).astype(np.float32)  # structureless: rows probe many lists
+    index = FaissIVFIndex(X, random_state=0, float16=float16)
+    whole = index._join(index._Xf, 10, 16)
+    monkeypatch.setattr(_faiss, "_JOIN_BLOCK_BYTES", 1000, raising=False)  # a few rows a block
+    monkeypatch.setattr(_faiss, "_JOIN_PROBE_BYTES", 32 * 16 * 300, raising=False)  # 300 rows
+    blocks, push = [], _kernels.push_block
+
+    def spy(heap_d, heap_i, q, dist, ids):
+        blocks.append(dist.nbytes)
+        push(heap_d, heap_i, q, dist, ids)
+
+    monkeypatch.setattr(_kernels, "push_block", spy)
+    np.testing.assert_array_equal(index._join(index._Xf, 10, 16), whole)
+    largest_list = max(index._index.invlists.list_size(j) for j in range(index.n_lists))
+    assert max(blocks) <= max(1000, 4 * largest_list)
