@@ -40,7 +40,9 @@ AUTO_EXACT_MAX_WORK = 5e10
 AUTO_EXACT_MAX_LOWDIM_FEATURES = 10
 #: Euclidean exact search of up to this many features runs on scipy's cKDTree
 #: (the 8-D layout's kNN graph of Fashion-MNIST 10k: 0.085 -> 0.054 CPU-s; same neighbours,
-#: as candidates are re-measured and ordered by (distance, index) either way).
+#: as candidates are re-measured and ordered by (distance, index) either way, except
+#: where more than ``ExactIndex.MAX_SPARE`` points tie at the k-th distance -- duplicate rows --
+#: and the tree's choice among them differs from scikit-learn's).
 KDTREE_MAX_FEATURES = 15
 
 #: Largest |value| that a float32 copy keeps without trouble: squared distances
