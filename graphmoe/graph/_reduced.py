@@ -46,6 +46,10 @@ PCA_SAMPLE = 10_000
 PCA_MIN_RECALL = 0.9
 _CHECK_SAMPLE = 256
 _CHUNK_ROWS = 8192
+#: Rows of the data per block of the recall check's exact scans (bounded temporaries).
+_SCAN_ROWS = 2048
+#: Share of (sample row, data row) pairs the projection may leave to measure exactly.
+_PRUNED_MAX_SHARE = 0.05
 
 
 def _as_float32(X, scale, metric):
@@ -121,16 +125,9 @@ class PCAIndex:
         n_components = int(min(n_components, X.shape[1]))
         self._mean, self._axes = fit_projection(X, n_components, self._scale, metric,
                                                 random_state)
-        Z = self._project(X)
-        from ._faiss import FaissFlatIndex, FaissIVFIndex
-
-        if float(self.n_samples) ** 2 * n_components <= AUTO_EXACT_MAX_WORK:
-            self._inner = FaissFlatIndex(Z, n_jobs=n_jobs)
-        else:
-            self._inner = FaissIVFIndex(Z, random_state=random_state, n_jobs=n_jobs,
-                                        float16=False)
-        self._Z = Z
+        self._Z = self._project(X)
         self._seed, self._n_jobs = random_state, n_jobs
+        self._inner = None  # built at the first search that passes the recall check
         self._full = None  # faiss IVF on the full rows, once the projection failed a check
         self._checked = set()
 
@@ -144,14 +141,63 @@ class PCAIndex:
         rng = np.random.default_rng(self._seed)
         rows = np.sort(rng.choice(self.n_samples, min(self.n_samples, _CHECK_SAMPLE),
                                   replace=False))
-        ind, dist = self._rank(self._X[rows], self._candidates(self._Z[rows], k, False), k)
-        # float32 BLAS scan, a block of rows at a time; the slack below covers its rounding
-        sample = _as_float32(self._X[rows], self._scale, self.metric)
-        kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k), 0).astype(np.float64)
-        kth = kth / 2 if self.metric == "cosine" else np.sqrt(kth) / self._scale
+        # the projection's exact candidates: no index is built for a projection that fails
+        ind, dist = self._rank(self._X[rows], _scan_candidates(self._Z[rows], self._Z,
+                                                               CANDIDATES_PER_NEIGHBOR * k), k)
+        kth = self._pruned_kth(rows, k, dist[:, k - 1])
+        if kth is None:  # the projection prunes too little: float32 BLAS scan of the full rows
+            sample = _as_float32(self._X[rows], self._scale, self.metric)
+            kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k, _SCAN_ROWS),
+                             0).astype(np.float64)
+            kth = kth / 2 if self.metric == "cosine" else np.sqrt(kth) / self._scale
         if np.mean(dist <= kth * (1 + 1e-4) + 1e-12) < PCA_MIN_RECALL:
             self._full = FaissIVFIndex(self._X, metric=self.metric, random_state=self._seed,
                                        n_jobs=self._n_jobs)
+
+    def _pruned_kth(self, rows, k, upper):
+        """True distance (k, 1) of each row's k-th nearest row (itself included), or None.
+
+        The projection never lengthens a distance (orthonormal axes), so only rows whose
+        projected distance is within ``upper`` (a true distance at least the k-th: the
+        k-th of the candidates) can be among the k nearest; those few are measured
+        exactly in float64. Fashion-MNIST 70k: instead of 256 x 70k x 784 products.
+        None when more than ``_PRUNED_MAX_SHARE`` of the rows would be measured, when a
+        row keeps fewer than k (float32 projections of rows far from the origin, as
+        1e4 + 1e-3 * noise, lose the distances), and for cosine (whose exact distances
+        re-normalise every row per call).
+        """
+        if self.metric != "euclidean":
+            return None
+        Zs = self._Z[rows]
+        bound = (upper * self._scale) ** 2  # in the projection's (scaled) units
+        norms = np.einsum("ij,ij->i", Zs, Zs)
+        kept = [[] for _ in rows]
+        total = 0
+        for start in range(0, self.n_samples, _SCAN_ROWS):
+            block = self._Z[start:start + _SCAN_ROWS]
+            block_norms = np.einsum("ij,ij->i", block, block)
+            sq = Zs @ block.T
+            sq *= -2
+            sq += norms[:, None]
+            sq += block_norms[None, :]
+            # float32 rounding and the float32 axes' tiny non-orthogonality: generous slack
+            slack = 1e-4 * (norms[:, None] + block_norms[None, :])
+            r, c = np.nonzero(sq <= (bound * (1 + 1e-3))[:, None] + slack)
+            total += r.size
+            if total > _PRUNED_MAX_SHARE * rows.size * self.n_samples:
+                return None
+            cuts = np.searchsorted(r, np.arange(rows.size + 1))  # r is sorted (row-major)
+            for i in np.flatnonzero(np.diff(cuts)):
+                kept[i].append(start + c[cuts[i]:cuts[i + 1]])
+        kept = [np.concatenate(parts) if parts else np.zeros(0, np.int64) for parts in kept]
+        if min(cols.size for cols in kept) < k:
+            return None  # float32 rounding of the projection pruned too much: scan exactly
+        kth = np.empty((rows.size, 1))
+        for i, row in enumerate(rows):
+            cols = kept[i][None, :]
+            dist = pair_distances(self._X[row:row + 1], self._X, cols, self.metric)[0]
+            kth[i, 0] = np.partition(dist, k - 1)[k - 1]
+        return kth
 
     def _project(self, Y):
         """Rows of Y in the projection, a chunk at a time (no full float32 copy of Y)."""
@@ -161,12 +207,24 @@ class PCAIndex:
             out[rows] = (_as_float32(Y[rows], self._scale, self.metric) - self._mean) @ self._axes
         return out
 
+    def _inner_index(self):
+        """The search of the projection: exact (BLAS) while cheap, faiss IVF-Flat beyond."""
+        if self._inner is None:
+            from ._faiss import FaissFlatIndex, FaissIVFIndex
+
+            if float(self.n_samples) ** 2 * self._Z.shape[1] <= AUTO_EXACT_MAX_WORK:
+                self._inner = FaissFlatIndex(self._Z, n_jobs=self._n_jobs)
+            else:
+                self._inner = FaissIVFIndex(self._Z, random_state=self._seed,
+                                            n_jobs=self._n_jobs, float16=False)
+        return self._inner
+
     def _candidates(self, Z, k, exclude_self):
         m = min(self.n_samples, CANDIDATES_PER_NEIGHBOR * k + int(exclude_self))
-        return self._inner.search_indices(Z, m)
+        return self._inner_index().search_indices(Z, m)
 
-    def _rank(self, Y, cand, k):
-        ind, dist = sort_rows(cand, pair_distances(Y, self._X, cand, self.metric))
+    def _rank(self, Y, cand, k, order=None):
+        ind, dist = sort_rows(cand, pair_distances(Y, self._X, cand, self.metric, order=order))
         return ind[:, :k], dist[:, :k]
 
     def query(self, Y, k):
@@ -181,5 +239,38 @@ class PCAIndex:
         self._check_recall(k + 1)
         if self._full is not None:
             return self._full.neighbors(k)
-        ind, dist = self._rank(self._X, self._candidates(self._Z, k, True), k + 1)
+        # the training rows re-measured list by list (shared candidates stay in cache)
+        cand = self._candidates(self._Z, k, True)
+        order = getattr(self._inner, "list_order", None)
+        ind, dist = self._rank(self._X, cand, k + 1,
+                               order=order() if order is not None else None)
         return _drop_self(ind, dist, k)
+
+
+def _scan_candidates(sample, Z, m, chunk_rows=_SCAN_ROWS):
+    """Indices (unordered) of the m nearest rows of Z of each sample row, by exact BLAS scan.
+
+    Blocks of ``chunk_rows`` rows of Z, each cut to its m best before the merge, so
+    the temporaries stay a few MiB (256 x 8192 blocks raised blobs 20k x 200's peak by 64 MiB).
+    """
+    m = min(m, Z.shape[0])
+    norms = np.einsum("ij,ij->i", sample, sample)[:, None]
+    best_d = np.empty((sample.shape[0], 0), dtype=np.float32)
+    best_i = np.empty((sample.shape[0], 0), dtype=np.int64)
+    for start in range(0, Z.shape[0], chunk_rows):
+        block = Z[start:start + chunk_rows]
+        sq = sample @ block.T
+        sq *= -2
+        sq += norms
+        sq += np.einsum("ij,ij->i", block, block)[None, :]
+        cols = np.arange(start, start + block.shape[0])[None, :]
+        if sq.shape[1] > m:
+            keep = np.argpartition(sq, m - 1, axis=1)[:, :m]
+            sq, cols = np.take_along_axis(sq, keep, axis=1), start + keep
+        best_d = np.concatenate([best_d, sq.astype(np.float32)], axis=1)
+        best_i = np.concatenate([best_i, np.broadcast_to(cols, sq.shape)], axis=1)
+        if best_d.shape[1] > m:
+            keep = np.argpartition(best_d, m - 1, axis=1)[:, :m]
+            best_d = np.take_along_axis(best_d, keep, axis=1)
+            best_i = np.take_along_axis(best_i, keep, axis=1)
+    return best_i

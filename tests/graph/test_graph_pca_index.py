@@ -108,3 +108,33 @@ def test_isotropic_data_fall_back_to_the_full_space():
 def test_low_rank_data_keep_the_projection(wide):
     g = KNNGraph(n_neighbors=10, backend="pca", random_state=0).fit(wide)
     assert g._index._full is None
+
+
+def test_a_projection_that_fails_the_recall_check_builds_no_index():
+    X = np.random.default_rng(0).normal(size=(2000, 200))
+    index = PCAIndex(X, n_components=20, random_state=0)
+    index.neighbors(10)
+    assert index._full is not None and index._inner is None
+
+
+def test_pruned_kth_equals_the_brute_force_kth(wide):
+    index = PCAIndex(wide, n_components=20, random_state=0)
+    rows = np.arange(0, 1500, 7)
+    full = cdist(wide[rows], wide)
+    kth = np.sort(full, axis=1)[:, 9]
+    upper = np.sort(full, axis=1)[:, 12]  # any true distance at least the k-th
+    np.testing.assert_allclose(index._pruned_kth(rows, 10, upper)[:, 0], kth, rtol=1e-12)
+    assert PCAIndex(wide, metric="cosine", random_state=0)._pruned_kth(rows, 10, upper) is None
+
+
+def test_large_offset_with_tiny_variation_fits():
+    """float32 projections of rows far from the origin cannot prune: the exact scan decides."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 150))
+    labels = rng.integers(0, 4, 2000)
+    X = 1e4 + (centres[labels] + 0.1 * rng.normal(size=(2000, 150))) * 1e-3
+    g = KNNGraph(n_neighbors=10, backend="pca", random_state=0).fit(X)
+    # inside a centre the noise is isotropic (every neighbour about equally near): no
+    # recall floor, but the neighbours share the row's centre
+    assert (labels[g.indices_] == labels[:, None]).all()
+    assert np.all(np.diff(g.distances_, axis=1) >= 0)
