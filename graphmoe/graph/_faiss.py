@@ -288,8 +288,9 @@ class FaissIVFIndex:
                 codes = faiss.rev_swig_ptr(lists.get_codes(j), size * self._index.code_size)
                 P = codes.view(np.float16).reshape(size, -1).astype(np.float32)
             P_norms = np.einsum("ij,ij->i", P, P)[None, :]
-            chunk = max(1, _JOIN_BLOCK_BYTES // (4 * size))
-            for first in range(0, probing.size, chunk):  # blocks of at most ~64 MiB
+            # the distance block and the chunk's coded rows (d wide) within ~64 MiB
+            chunk = max(1, _JOIN_BLOCK_BYTES // (4 * (size + Yf.shape[1])))
+            for first in range(0, probing.size, chunk):
                 q = probing[first:first + chunk]
                 Q = (Yf[q] if self._flat else self._coded(Yf[q])) - centroids[j]
                 dist = Q @ P.T

@@ -147,8 +147,8 @@ class PCAIndex:
         kth = self._pruned_kth(rows, k, dist[:, k - 1])
         if kth is None:  # the projection prunes too little: float32 BLAS scan of the full rows
             sample = _as_float32(self._X[rows], self._scale, self.metric)
-            kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k, _SCAN_ROWS),
-                             0).astype(np.float64)
+            kth = np.maximum(_sample_kth(sample, _Float32Rows(self), k, _SCAN_ROWS,
+                                         center=sample.mean(axis=0)), 0).astype(np.float64)
             kth = kth / 2 if self.metric == "cosine" else np.sqrt(kth) / self._scale
         if np.mean(dist <= kth * (1 + 1e-4) + 1e-12) < PCA_MIN_RECALL:
             self._full = FaissIVFIndex(self._X, metric=self.metric, random_state=self._seed,

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from graphmoe.graph import _index, _kernels
+from graphmoe.graph import _faiss, _index, _kernels
 from graphmoe.graph._faiss import FaissIVFIndex
 from graphmoe.graph._index import pair_distances, sort_rows
 
@@ -75,16 +75,28 @@ def test_kd_tree_search_is_exact_with_ties_and_duplicates(d, monkeypatch):
 
 def test_list_join_on_scaled_float16_lists_finds_what_faiss_finds():
     """Rows far from the origin are coded scaled (a power of two): the join probes and
-    measures them in the same coded units as faiss."""
+    measures them in the same coded units as faiss, so it finds as many true neighbours
+    (probing with unscaled rows found about half of faiss' share)."""
+    from scipy.spatial import cKDTree
+
     rng = np.random.default_rng(5)
     centers = 3 * rng.normal(size=(20, 30))
-    X = 0.07 + 1e-7 * (rng.normal(size=(5000, 30)) + centers[rng.integers(0, 20, 5000)])
+    Y = rng.normal(size=(5000, 30)) + centers[rng.integers(0, 20, 5000)]
+    X = 0.07 + 1e-7 * Y
     index = FaissIVFIndex(X, random_state=0)
     assert index._code_scale != 1.0
-    per_query = index._probe(index._Xf, 20, 8)[1]
-    joined = index._join(index._Xf, 20, 8)
-    same = np.sort(per_query, axis=1) == np.sort(joined, axis=1)
-    assert same.all(axis=1).mean() >= 0.99
+    true = cKDTree(Y).query(Y, 20)[1]
+
+    def recall(found):
+        return np.mean([len(np.intersect1d(a, b)) / 20 for a, b in zip(found, true)])
+
+    # float16 codes tie many neighbours, so which of the tied ones each search keeps
+    # depends on its arithmetic (BLAS kernels, faiss' threads): compare the share found
+    with _faiss._faiss_threads(index._faiss, 1):
+        per_query = recall(index._probe(index._Xf, 20, 8)[1])
+    joined = recall(index._join(index._Xf, 20, 8))
+    assert per_query >= 0.7
+    assert joined >= per_query - 0.02
 
 
 def _as_pickled_before(index, *new_attributes):
@@ -119,8 +131,6 @@ def test_exact_index_pickled_before_the_kd_tree_searches_with_scikit_learn():
 
 @pytest.mark.parametrize("float16", [False, True])
 def test_list_join_in_small_blocks_finds_the_same(float16, monkeypatch):
-    from graphmoe.graph import _faiss
-
     rng = np.random.default_rng(5)
     X = rng.normal(size=(2500, 12)).astype(np.float32)  # structureless: rows probe many lists
     index = FaissIVFIndex(X, random_state=0, float16=float16)
