@@ -268,9 +268,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
             for m in candidate_methods(self.method)]
         return max(n_neighbors, *needed)
 
-    def _make_layout(self, n, d, seed=None):
+    def _make_layout(self, n, d, seed):
         """The unfitted layout to use, or None (no layout); ``seed`` replaces ``random_state``."""
-        seed = self.random_state if seed is None else seed
         if self.layout is None or self.layout == "off":
             return None
         if not isinstance(self.layout, str):
@@ -289,7 +288,8 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
 
     def _fit_layout(self, X, k, seed=None):
         """(layout, embedding, kNN graph of the embedding), or Nones when not laid out."""
-        layout = self._make_layout(*X.shape, seed=seed)
+        seed = self.random_state if seed is None else seed
+        layout = self._make_layout(*X.shape, seed)
         if layout is None:
             return None, None, None
         if hasattr(layout, "fit_from_knn"):  # GraphLayout reuses the graph built already
@@ -297,8 +297,7 @@ class ConnectivityClustering(ClusterMixin, BaseEstimator):
         else:
             Z = layout.fit_transform(X)
         Z = np.asarray(Z, dtype=np.float64)
-        return layout, Z, KNNGraph(n_neighbors=k, random_state=self.random_state if seed is None
-                                   else seed, n_jobs=self.n_jobs).fit(Z)
+        return layout, Z, KNNGraph(n_neighbors=k, random_state=seed, n_jobs=self.n_jobs).fit(Z)
 
     def _segment(self, space, keys):
         """Segment the KNNGraph ``space``: (SegmentChoice, labels before the row lookup)."""

@@ -287,16 +287,13 @@ class FaissIVFIndex:
             else:  # the stored float16 residuals, the query scaled as the index codes it
                 codes = faiss.rev_swig_ptr(lists.get_codes(j), size * self._index.code_size)
                 P = codes.view(np.float16).reshape(size, -1).astype(np.float32)
-            P_norms = np.einsum("ij,ij->i", P, P)[None, :]
+            P_norms = np.einsum("ij,ij->i", P, P)
             # the distance block and the chunk's coded rows (d wide) within ~64 MiB
             chunk = max(1, _JOIN_BLOCK_BYTES // (4 * (size + Yf.shape[1])))
             for first in range(0, probing.size, chunk):
                 q = probing[first:first + chunk]
                 Q = (Yf[q] if self._flat else self._coded(Yf[q])) - centroids[j]
-                dist = Q @ P.T
-                dist *= -2
-                dist += np.einsum("ij,ij->i", Q, Q)[:, None]
-                dist += P_norms
+                dist = squared_distances(Q, np.einsum("ij,ij->i", Q, Q), P, P_norms)
                 push_block(heap_d, heap_i, q, dist, ids)
 
     def list_order(self):
@@ -345,25 +342,51 @@ def _fp16_scale(Xf):
                      2.0 ** (29 - np.floor(np.log2(peak)))))
 
 
-def _sample_kth(sample, X, k, chunk_rows=1 << 12, center=None):
-    """Squared distance of each sample row to its k-th nearest row of X (itself included).
+def squared_distances(A, a_norms, B, b_norms):
+    """``|A_i - B_j|^2`` (m, n) by one BLAS product: ``a_norms[i] + b_norms[j] - 2 A_i . B_j``."""
+    sq = A @ B.T
+    sq *= -2
+    sq += a_norms[:, None]
+    sq += b_norms[None, :]
+    return sq
 
-    Exact, by BLAS products over blocks of ``chunk_rows`` rows of X that keep a
-    running k smallest per sample row, so memory stays ``m x chunk_rows``
-    (one 256 x n block would be 1 GB at a million rows; 256 x 16384 blocks raised
-    blobs 20k x 200's peak by 60 MiB). ``center`` (d,) is
-    subtracted from both first: products of rows far from the origin lose the
-    distances to cancellation (data with a large offset and small variations).
+
+def scan_nearest(sample, X, m, chunk_rows=1 << 12, center=None):
+    """Squared distances (float32) and indices of the m nearest rows of X to each sample row.
+
+    Exact and unordered, by BLAS products over blocks of ``chunk_rows`` rows of
+    X (anything with ``shape`` and row slicing), each cut to its m best before
+    the merge, so memory stays ``len(sample) x chunk_rows`` (one 256 x n block
+    would be 1 GB at a million rows; 256 x 16384 blocks raised blobs 20k x 200's
+    peak by 60 MiB). ``center`` (d,) is subtracted from both first: products of
+    rows far from the origin lose the distances to cancellation (data with a
+    large offset and small variations).
     """
+    m = min(m, X.shape[0])
     if center is not None:
         sample = sample - center
     norms = np.einsum("ij,ij->i", sample, sample)
-    best = np.full((sample.shape[0], 0), np.inf, dtype=np.float32)
+    best_d = np.empty((sample.shape[0], 0), dtype=np.float32)
+    best_i = np.empty((sample.shape[0], 0), dtype=np.int64)
     for start in range(0, X.shape[0], chunk_rows):
         block = np.asarray(X[start:start + chunk_rows], dtype=sample.dtype)
         if center is not None:
             block = block - center
-        sq = norms[:, None] - 2 * sample @ block.T + np.einsum("ij,ij->i", block, block)[None, :]
-        both = np.concatenate([best, sq.astype(np.float32)], axis=1)
-        best = np.partition(both, k - 1, axis=1)[:, :k] if both.shape[1] > k else both
-    return np.max(best, axis=1, keepdims=True)
+        sq = squared_distances(sample, norms, block, np.einsum("ij,ij->i", block, block))
+        cols = np.arange(start, start + block.shape[0])[None, :]
+        if sq.shape[1] > m:
+            keep = np.argpartition(sq, m - 1, axis=1)[:, :m]
+            sq, cols = np.take_along_axis(sq, keep, axis=1), start + keep
+        best_d = np.concatenate([best_d, sq.astype(np.float32)], axis=1)
+        best_i = np.concatenate([best_i, np.broadcast_to(cols, sq.shape)], axis=1)
+        if best_d.shape[1] > m:
+            keep = np.argpartition(best_d, m - 1, axis=1)[:, :m]
+            best_d = np.take_along_axis(best_d, keep, axis=1)
+            best_i = np.take_along_axis(best_i, keep, axis=1)
+    return best_d, best_i
+
+
+def _sample_kth(sample, X, k, chunk_rows=1 << 12, center=None):
+    """Squared distance of each sample row to its k-th nearest row of X (itself included):
+    exact, by :func:`scan_nearest`."""
+    return np.max(scan_nearest(sample, X, k, chunk_rows, center)[0], axis=1, keepdims=True)

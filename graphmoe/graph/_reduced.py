@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._faiss import (FaissFlatIndex, FaissIVFIndex, _sample_kth, scan_nearest,
+                     squared_distances)
 from ._index import AUTO_EXACT_MAX_WORK, float32_scale, pair_distances, sort_rows
 
 __all__ = ["PCAIndex", "PCA_COMPONENTS", "PCA_MIN_FEATURES", "fit_projection"]
@@ -136,14 +138,13 @@ class PCAIndex:
         if self._full is not None or k in self._checked:
             return
         self._checked.add(k)
-        from ._faiss import FaissIVFIndex, _sample_kth
 
         rng = np.random.default_rng(self._seed)
         rows = np.sort(rng.choice(self.n_samples, min(self.n_samples, _CHECK_SAMPLE),
                                   replace=False))
         # the projection's exact candidates: no index is built for a projection that fails
-        ind, dist = self._rank(self._X[rows], _scan_candidates(self._Z[rows], self._Z,
-                                                               CANDIDATES_PER_NEIGHBOR * k), k)
+        cand = scan_nearest(self._Z[rows], self._Z, CANDIDATES_PER_NEIGHBOR * k, _SCAN_ROWS)[1]
+        ind, dist = self._rank(self._X[rows], cand, k)
         kth = self._pruned_kth(rows, k, dist[:, k - 1])
         if kth is None:  # the projection prunes too little: float32 BLAS scan of the full rows
             sample = _as_float32(self._X[rows], self._scale, self.metric)
@@ -176,10 +177,7 @@ class PCAIndex:
         for start in range(0, self.n_samples, _SCAN_ROWS):
             block = self._Z[start:start + _SCAN_ROWS]
             block_norms = np.einsum("ij,ij->i", block, block)
-            sq = Zs @ block.T
-            sq *= -2
-            sq += norms[:, None]
-            sq += block_norms[None, :]
+            sq = squared_distances(Zs, norms, block, block_norms)
             # float32 rounding and the float32 axes' tiny non-orthogonality: generous slack
             slack = 1e-4 * (norms[:, None] + block_norms[None, :])
             r, c = np.nonzero(sq <= (bound * (1 + 1e-3))[:, None] + slack)
@@ -210,8 +208,6 @@ class PCAIndex:
     def _inner_index(self):
         """The search of the projection: exact (BLAS) while cheap, faiss IVF-Flat beyond."""
         if self._inner is None:
-            from ._faiss import FaissFlatIndex, FaissIVFIndex
-
             if float(self.n_samples) ** 2 * self._Z.shape[1] <= AUTO_EXACT_MAX_WORK:
                 self._inner = FaissFlatIndex(self._Z, n_jobs=self._n_jobs)
             else:
@@ -246,31 +242,3 @@ class PCAIndex:
                                order=order() if order is not None else None)
         return _drop_self(ind, dist, k)
 
-
-def _scan_candidates(sample, Z, m, chunk_rows=_SCAN_ROWS):
-    """Indices (unordered) of the m nearest rows of Z of each sample row, by exact BLAS scan.
-
-    Blocks of ``chunk_rows`` rows of Z, each cut to its m best before the merge, so
-    the temporaries stay a few MiB (256 x 8192 blocks raised blobs 20k x 200's peak by 64 MiB).
-    """
-    m = min(m, Z.shape[0])
-    norms = np.einsum("ij,ij->i", sample, sample)[:, None]
-    best_d = np.empty((sample.shape[0], 0), dtype=np.float32)
-    best_i = np.empty((sample.shape[0], 0), dtype=np.int64)
-    for start in range(0, Z.shape[0], chunk_rows):
-        block = Z[start:start + chunk_rows]
-        sq = sample @ block.T
-        sq *= -2
-        sq += norms
-        sq += np.einsum("ij,ij->i", block, block)[None, :]
-        cols = np.arange(start, start + block.shape[0])[None, :]
-        if sq.shape[1] > m:
-            keep = np.argpartition(sq, m - 1, axis=1)[:, :m]
-            sq, cols = np.take_along_axis(sq, keep, axis=1), start + keep
-        best_d = np.concatenate([best_d, sq.astype(np.float32)], axis=1)
-        best_i = np.concatenate([best_i, np.broadcast_to(cols, sq.shape)], axis=1)
-        if best_d.shape[1] > m:
-            keep = np.argpartition(best_d, m - 1, axis=1)[:, :m]
-            best_d = np.take_along_axis(best_d, keep, axis=1)
-            best_i = np.take_along_axis(best_i, keep, axis=1)
-    return best_i
